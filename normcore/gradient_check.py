@@ -1,0 +1,187 @@
+"""Numerical gradients by centred differences, to check analytic backward passes.
+
+Same names and arguments as the CS231n assignment's ``gradient_check.py``.
+Every function perturbs ``x`` in place one entry at a time and always puts the
+original value back, even when ``f`` raises.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable
+
+import numpy as np
+
+from normcore.validation import check_array, check_positive_int, check_real
+
+__all__ = ["eval_numerical_gradient", "eval_numerical_gradient_array", "grad_check_sparse", "rel_error"]
+
+
+def rel_error(x, y) -> float:
+    """Largest elementwise relative error ``|x - y| / max(1e-8, |x| + |y|)``.
+
+    The 1e-8 floor keeps entries where both values are (near) zero from
+    dividing by zero.
+
+    Parameters
+    ----------
+    x, y : array_like, broadcastable shapes
+
+    Returns
+    -------
+    float
+    """
+    x = np.asarray(x)
+    y = np.asarray(y)
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def _check_h(h) -> float:
+    return check_real("h", h, 0.0, low_open=True)
+
+
+def eval_numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, verbose: bool = True,
+                            h: float = 1e-5) -> np.ndarray:
+    """Gradient of a scalar function ``f`` at ``x`` by centred differences.
+
+    ``grad[i] = (f(x + h e_i) - f(x - h e_i)) / (2h)``, with an error of order h**2.
+
+    Parameters
+    ----------
+    f : callable
+        Takes ``x`` (mutated in place between calls) and returns a scalar.
+    x : ndarray of float, any shape
+        Evaluation point; restored on return.
+    verbose : bool
+        Print each index and its gradient, as the assignment does.
+    h : float
+        Step size.
+
+    Returns
+    -------
+    grad : ndarray, same shape as x
+    """
+    check_array("x", x)
+    h = _check_h(h)
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
+    while not it.finished:
+        ix = it.multi_index
+        old = x[ix]
+        try:
+            x[ix] = old + h
+            fxph = f(x)
+            x[ix] = old - h
+            fxmh = f(x)
+        finally:
+            x[ix] = old
+        grad[ix] = (fxph - fxmh) / (2 * h)
+        if verbose:
+            print(ix, grad[ix])
+        it.iternext()
+    return grad
+
+
+def eval_numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, df: np.ndarray,
+                                  h: float = 1e-5) -> np.ndarray:
+    """Gradient of ``sum(f(x) * df)`` at ``x``: backpropagation of ``df`` through ``f``.
+
+    Parameters
+    ----------
+    f : callable
+        Takes ``x`` (mutated in place between calls) and returns an array shaped like ``df``.
+    x : ndarray of float, any shape
+        Evaluation point; restored on return.
+    df : ndarray
+        Upstream gradient, the shape of ``f(x)``.
+    h : float
+        Step size.
+
+    Returns
+    -------
+    grad : ndarray, same shape as x
+    """
+    check_array("x", x)
+    check_array("df", df)
+    h = _check_h(h)
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
+    while not it.finished:
+        ix = it.multi_index
+        old = x[ix]
+        try:
+            x[ix] = old + h
+            # Copy: f may return a view of x or a buffer it reuses on the next call.
+            pos = np.array(f(x), copy=True)
+            x[ix] = old - h
+            neg = np.array(f(x), copy=True)
+        finally:
+            x[ix] = old
+        if pos.shape != df.shape:
+            raise ValueError(f"df must have the shape of f(x), {pos.shape}, got {df.shape}")
+        grad[ix] = np.sum((pos - neg) * df) / (2 * h)
+        it.iternext()
+    return grad
+
+
+def grad_check_sparse(f: Callable[[np.ndarray], float], x: np.ndarray, analytic_grad: np.ndarray,
+                      num_checks: int = 10, h: float = 1e-5, seed=None, verbose: bool = True) -> np.ndarray:
+    """Compare ``analytic_grad`` with centred differences at a few random entries.
+
+    Prints one line per check in the assignment's format and returns the
+    relative errors.
+
+    Parameters
+    ----------
+    f : callable
+        Takes ``x`` (mutated in place between calls) and returns a scalar.
+    x : ndarray of float
+        Evaluation point; restored on return.
+    analytic_grad : ndarray, same shape as x
+    num_checks : int
+        Number of random entries to check (drawn with replacement).
+    h : float
+        Step size.
+    seed : None, int or numpy.random.Generator
+        ``None`` draws the entries with Python's global ``random.randrange``, as the
+        assignment does. An int or a Generator uses its own NumPy generator and
+        leaves every global RNG alone.
+    verbose : bool
+        Print each check.
+
+    Returns
+    -------
+    errors : ndarray, shape (num_checks,)
+        ``|numerical - analytic| / max(1e-8, |numerical| + |analytic|)`` per check.
+    """
+    check_array("x", x)
+    check_array("analytic_grad", analytic_grad)
+    if analytic_grad.shape != x.shape:
+        raise ValueError(f"analytic_grad must have the shape of x, {x.shape}, got {analytic_grad.shape}")
+    num_checks = check_positive_int("num_checks", num_checks)
+    h = _check_h(h)
+    if seed is None:
+        draw = lambda: tuple(random.randrange(m) for m in x.shape)  # noqa: E731
+    elif isinstance(seed, np.random.Generator) or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+        rng = np.random.default_rng(seed)
+        draw = lambda: tuple(int(i) for i in rng.integers(0, x.shape))  # noqa: E731
+    else:
+        raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got {type(seed).__name__}")
+
+    errors = np.empty(num_checks)
+    for i in range(num_checks):
+        ix = draw()
+        old = x[ix]
+        try:
+            x[ix] = old + h
+            fxph = f(x)
+            x[ix] = old - h
+            fxmh = f(x)
+        finally:
+            x[ix] = old
+        numerical = (fxph - fxmh) / (2 * h)
+        analytic = analytic_grad[ix]
+        errors[i] = abs(numerical - analytic) / max(1e-8, abs(numerical) + abs(analytic))
+        if verbose:
+            print("numerical: %f analytic: %f, relative error: %e" % (numerical, analytic, errors[i]))
+    return errors
