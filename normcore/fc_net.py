@@ -220,9 +220,11 @@ class FullyConnectedNet:
         # Unseeded dropout draws its masks from the global RNG. A network built
         # with rng= must not touch it, so every call gets a fresh seed from rng
         # instead (on a copy: dropout_param itself stays as the assignment has it).
-        if self._rng is None or "seed" in self.dropout_param:
-            return self.dropout_param
-        return {**self.dropout_param, "seed": int(self._rng.integers(2**32))}
+        # Test mode draws nothing, so scoring does not advance rng.
+        param = self.dropout_param
+        if self._rng is None or "seed" in param or param["mode"] == "test":
+            return param
+        return {**param, "seed": int(self._rng.integers(2**32))}
 
     def _check_inputs(self, X):
         if not isinstance(X, np.ndarray):

@@ -220,6 +220,13 @@ def test_rng_leaves_the_global_state_alone_and_reproduces():
     # A fresh mask per call: identical losses would mean a frozen mask.
     assert len(set(losses_a)) == 3
 
+    # Scoring uses no dropout, so it draws nothing from rng either.
+    rng = np.random.default_rng(44)
+    scorer = FullyConnectedNet(HIDDEN, rng=rng, **kwargs)
+    rng_state = rng.bit_generator.state
+    scorer.loss(X)
+    assert rng.bit_generator.state == rng_state
+
     c = FullyConnectedNet(HIDDEN, rng=np.random.default_rng(43), **kwargs)
     assert not np.array_equal(a.params["W1"], c.params["W1"])
 
