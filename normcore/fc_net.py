@@ -103,8 +103,8 @@ class FullyConnectedNet:
         reg = check_real("reg", reg, low=0.0)
         weight_scale = check_real("weight_scale", weight_scale, low=0.0)
         dtype = _check_float_dtype(dtype)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise TypeError(f"seed must be an int or None, got {seed!r}")
+        if seed is not None:
+            _check_seed(seed)
         if rng is not None and not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}")
 
@@ -248,6 +248,14 @@ def _check_hidden_dims(hidden_dims):
     if len(hidden_dims) == 0:
         raise ValueError("hidden_dims must hold at least one hidden layer size, got an empty sequence")
     return [check_positive_int(f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)]
+
+
+def _check_seed(seed):
+    # Dropout seeds a legacy RandomState, which takes 32-bit unsigned seeds.
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int or None, got {seed!r}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be in [0, 2**32), got {seed!r}")
 
 
 def _check_float_dtype(dtype):

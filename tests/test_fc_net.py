@@ -253,6 +253,7 @@ def test_rng_leaves_the_global_state_alone_and_reproduces():
     ({"dtype": np.int32}, TypeError, "dtype"),
     ({"dtype": "nonsense"}, TypeError, "dtype"),
     ({"seed": "7"}, TypeError, "seed"),
+    ({"seed": -1}, ValueError, "seed"),
     ({"rng": 42}, TypeError, "rng"),
 ])
 def test_bad_constructor_arguments_are_named(kwargs, error, name):
