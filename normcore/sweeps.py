@@ -315,6 +315,8 @@ def sweep_cache_dir(cache: bool | str | os.PathLike = True) -> Path | None:
         return None
     if isinstance(cache, (str, os.PathLike)):
         path = Path(cache).expanduser()
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"cache must be a directory, but {path} is a file")
         path.mkdir(parents=True, exist_ok=True)
         return path
     raise TypeError(f"cache must be True, False or a directory path, got {cache!r}")

@@ -133,6 +133,9 @@ def _frame(make_figure: Callable[..., Figure], args: tuple, dpi: int) -> widgets
 
 
 def _slider(labels: list[str], values: list, description: str) -> widgets.SelectionSlider:
+    # ipywidgets takes the value None to mean "nothing selected", so a None in the
+    # grid (normalization=None) is represented by its label; make_figure still gets None.
+    values = [label if v is None else v for label, v in zip(labels, values)]
     return widgets.SelectionSlider(
         options=list(zip(labels, values)), description=description,
         continuous_update=True,  # frames are precomputed: following the drag is free
@@ -163,8 +166,8 @@ def slider_stack(values: Sequence[Any] | np.ndarray, make_figure: Callable[[Any]
     -------
     ipywidgets.VBox
         ``children == (slider, stack)``: a ``SelectionSlider`` with options
-        ``(label, value)`` and a ``Stack`` of K ``Image`` widgets, linked in the
-        browser. The link is kept as the attribute ``links`` (a tuple of one
+        ``(label, value)`` (a None value appears as its label, "none") and a
+        ``Stack`` of K ``Image`` widgets, linked in the browser. The link is kept as the attribute ``links`` (a tuple of one
         ``jslink``), so it stays alive and is inspectable.
     """
     values = _check_values("values", values)

@@ -1,0 +1,69 @@
+"""Time the assignment's weight-scale experiment: serial, parallel, and from the cache.
+
+20 weight scales (np.logspace(-4, 0, 20)) x {batchnorm, none}, hidden (50,) * 7,
+1000 MNIST-1D training examples, batch 50, 10 epochs, Adam 1e-3, one seed.
+
+    python benchmarks/bench_sweep.py [--repeats 1]
+
+Both cold runs start from an empty temporary cache directory; the cached run
+reads the one the parallel run filled. Each time is the median of --repeats.
+Targets (issue 4, on 2 cores): cold parallel <= 15 s, cached <= 1 s,
+speedup serial / parallel >= 1.7.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import numpy as np
+
+from normcore.sweeps import RunConfig, _worker_count, run_sweep
+
+GRID = {"normalization": ["batchnorm", None], "weight_scale": np.logspace(-4, 0, 20)}
+BASE = RunConfig(hidden_dims=(50,) * 7, num_train=1000, batch_size=50, num_epochs=10,
+                 update_rule="adam", learning_rate=1e-3, dataset="mnist1d")
+
+
+def timed(executor, cache) -> tuple[float, object]:
+    start = time.perf_counter()
+    res = run_sweep(GRID, BASE, seeds=(0,), executor=executor, cache=cache, progress=False)
+    return time.perf_counter() - start, res
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="repeats per measurement; the median is reported")
+    args = parser.parse_args()
+
+    serial, parallel, cached = [], [], []
+    for _ in range(args.repeats):
+        with tempfile.TemporaryDirectory() as d_serial, tempfile.TemporaryDirectory() as d_par:
+            t, res_s = timed("serial", d_serial)
+            serial.append(t)
+            t, res_p = timed(None, d_par)
+            parallel.append(t)
+            t, res_c = timed(None, d_par)
+            cached.append(t)
+            assert res_c.stats["trained"] == 0, res_c.stats
+            same = all(np.array_equal(a.loss_history, b.loss_history, equal_nan=True)
+                       for a, b in zip(res_s.runs, res_p.runs))
+            assert same, "serial and parallel results differ"
+
+    s, p, c = (statistics.median(x) for x in (serial, parallel, cached))
+    runs = res_s.runs
+    print(f"{len(runs)} runs, {_worker_count()} worker processes, median of {args.repeats}")
+    print(f"  serial (cold):   {s:6.2f} s   (sum of per-run training times "
+          f"{sum(r.seconds for r in runs):.2f} s)")
+    print(f"  parallel (cold): {p:6.2f} s   target <= 15 s")
+    print(f"  cached:          {c:6.2f} s   target <= 1 s")
+    print(f"  speedup serial/parallel: {s / p:.2f}x   target >= 1.7x")
+    acc = res_s.metric("best_val_acc")[..., 0]
+    print(f"  best val acc: batchnorm max {acc[0].max():.3f}, none max {acc[1].max():.3f}")
+
+
+if __name__ == "__main__":
+    main()

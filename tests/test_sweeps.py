@@ -1,0 +1,244 @@
+"""The sweep runner: grid order, reproducibility across executors, and the result cache."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import normcore.sweeps as sw
+from normcore.sweeps import RunConfig, RunResult, run_sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Tiny but real: two hidden layers, 100 examples, one epoch of 2 iterations, so a
+# whole sweep trains in well under a second and still exercises every code path.
+BASE = RunConfig(hidden_dims=(8, 8), num_train=100, num_val=50, batch_size=50, num_epochs=1,
+                 dataset="mnist1d")
+GRID = {"normalization": [None, "batchnorm"], "weight_scale": [1e-2, 1e-1]}
+SEEDS = (0, 1)
+
+
+def assert_same_run(a: RunResult, b: RunResult) -> None:
+    """Bit-identical results; only the wall time may differ."""
+    assert a.config == b.config
+    for field in ("loss_history", "train_acc_history", "val_acc_history"):
+        # Exact equality: the runs must be reproducible to the bit, not approximately.
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+    for field in ("best_val_acc", "best_train_acc", "final_loss", "diverged"):
+        assert getattr(a, field) == getattr(b, field), field
+
+
+def assert_same_sweep(a, b) -> None:
+    assert a.axes == b.axes and a.seeds == b.seeds and len(a.runs) == len(b.runs)
+    for x, y in zip(a.runs, b.runs):
+        assert_same_run(x, y)
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Count calls of the training function (serial sweeps call it in this process)."""
+    calls = []
+    real = sw.train_run
+
+    def counting(config):
+        calls.append(config)
+        return real(config)
+
+    monkeypatch.setattr(sw, "train_run", counting)
+    return calls
+
+
+@pytest.fixture(scope="module")
+def serial():
+    return run_sweep(GRID, BASE, seeds=SEEDS, executor="serial", cache=False, progress=False)
+
+
+def test_runs_come_in_grid_order_with_seeds_innermost(serial):
+    assert serial.axes == {"normalization": (None, "batchnorm"), "weight_scale": (1e-2, 1e-1)}
+    order = [(r.config.normalization, r.config.weight_scale, r.config.seed) for r in serial.runs]
+    assert order == [(n, w, s) for n in (None, "batchnorm") for w in (1e-2, 1e-1) for s in SEEDS]
+    assert all(r.config.hidden_dims == (8, 8) for r in serial.runs)
+
+
+def test_metric_shape_and_select(serial):
+    acc = serial.metric("best_val_acc")
+    assert acc.shape == (2, 2, 2)
+    picked = serial.select(normalization="batchnorm", weight_scale=1e-1)
+    assert [r.config.seed for r in picked] == list(SEEDS)
+    assert acc[1, 1, 0] == picked[0].best_val_acc
+    # A value computed differently but equal up to rounding still selects.
+    assert serial.select(weight_scale=10 ** -1.0, normalization=None)[0].config.normalization is None
+    assert len(serial.select(normalization=None)) == 4
+    assert serial.metric(lambda r: len(r.loss_history)).tolist() == [[[2, 2]] * 2] * 2
+    with pytest.raises(ValueError, match="weight_scale=0.5"):
+        serial.select(weight_scale=0.5)
+    with pytest.raises(ValueError, match="'reg' is not an axis"):
+        serial.select(reg=0.0)
+    with pytest.raises(ValueError, match="name must be one of"):
+        serial.metric("accuracy")
+
+
+def test_result_fields_are_consistent(serial):
+    r = serial.runs[0]
+    assert r.loss_history.dtype == np.float64 and r.loss_history.shape == (2,)
+    # Accuracy is measured before training and after the one epoch.
+    assert r.train_acc_history.shape == r.val_acc_history.shape == (2,)
+    assert r.best_val_acc == r.val_acc_history.max()
+    assert r.final_loss == pytest.approx(r.loss_history.mean(), rel=1e-12)  # last 100 = all 2
+    assert 0.0 <= r.best_train_acc <= 1.0 and r.seconds > 0
+
+
+def test_seeds_differ_and_global_rng_is_untouched(serial):
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    again = run_sweep({}, BASE, seeds=(0, 1), executor="serial", cache=False, progress=False)
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
+    assert not np.array_equal(again.runs[0].loss_history, again.runs[1].loss_history)
+
+
+def test_process_pool_matches_serial(serial):
+    pooled = run_sweep(GRID, BASE, seeds=SEEDS, executor=None, cache=False, progress=False)
+    assert_same_sweep(serial, pooled)
+
+
+def test_dask_executor_matches_serial(serial):
+    distributed = pytest.importorskip("distributed")
+    # Threads in this process: starts in about a second, needs no network.
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        res = run_sweep(GRID, BASE, seeds=SEEDS, executor=client.get_executor(), cache=False,
+                        progress=False)
+    assert_same_sweep(serial, res)
+
+
+def test_process_pool_from_a_jupyter_kernel(serial, tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    code = f"""
+import json
+from normcore.sweeps import RunConfig, run_sweep
+res = run_sweep({GRID!r}, RunConfig(**json.loads({json.dumps(dataclasses.asdict(BASE))!r})),
+                seeds={SEEDS!r}, executor=None, cache=False, progress=False)
+print(json.dumps([r.loss_history.tolist() for r in res.runs]))
+"""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT)}}).execute()
+    out = nb.cells[0].outputs
+    text = "".join(o.get("text", "") for o in out if o.get("name") == "stdout")
+    assert text, f"no output from the kernel: {out}"
+    losses = json.loads(text.strip().splitlines()[-1])
+    assert losses == [r.loss_history.tolist() for r in serial.runs]
+
+
+def test_cached_rerun_trains_nothing(serial, counted, tmp_path):
+    first = run_sweep(GRID, BASE, seeds=SEEDS, executor="serial", cache=tmp_path, progress=False)
+    assert len(counted) == 8 and first.stats == {"cached": 0, "trained": 8, "repaired": 0}
+    assert len(list(tmp_path.glob("*.json"))) == 8
+    second = run_sweep(GRID, BASE, seeds=SEEDS, executor="serial", cache=tmp_path, progress=False)
+    assert len(counted) == 8, "a cached re-run trained again"
+    assert second.stats == {"cached": 8, "trained": 0, "repaired": 0}
+    assert_same_sweep(serial, second)
+    # A larger grid reuses the overlap and trains only what is new.
+    run_sweep({**GRID, "weight_scale": [1e-2, 1e-1, 1.0]}, BASE, seeds=SEEDS, executor="serial",
+              cache=tmp_path, progress=False)
+    assert len(counted) == 8 + 4
+
+
+def test_cache_key_changes_with_config_and_code(counted, tmp_path, monkeypatch):
+    run_sweep({}, BASE, executor="serial", cache=tmp_path, progress=False)
+    run_sweep({}, dataclasses.replace(BASE, reg=1e-3), executor="serial", cache=tmp_path,
+              progress=False)
+    assert len(counted) == 2
+    monkeypatch.setattr(sw, "_CODE_HASH", "pretend the training code changed")
+    run_sweep({}, BASE, executor="serial", cache=tmp_path, progress=False)
+    assert len(counted) == 3
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "flip-one-byte", "valid-json-other-key"])
+def test_damaged_entry_is_retrained_and_replaced(serial, counted, tmp_path, damage):
+    run_sweep(GRID, BASE, seeds=SEEDS, executor="serial", cache=tmp_path, progress=False)
+    entries = sorted(tmp_path.glob("*.json"))
+    victim = entries[3]
+    raw = victim.read_bytes()
+    if damage == "truncate":
+        victim.write_bytes(raw[: len(raw) // 2])
+    elif damage == "garbage":
+        victim.write_bytes(b"\x00\xffnot a cache entry" * 20)
+    elif damage == "empty":
+        victim.write_bytes(b"")
+    elif damage == "flip-one-byte":
+        i = len(raw) - 20  # inside the JSON body: only the checksum can notice
+        victim.write_bytes(raw[:i] + bytes([raw[i] ^ 0x01]) + raw[i + 1:])
+    else:
+        victim.write_bytes(entries[2].read_bytes())  # intact, but another run's result
+    n = len(counted)
+    res = run_sweep(GRID, BASE, seeds=SEEDS, executor="serial", cache=tmp_path, progress=False)
+    assert len(counted) == n + 1
+    assert res.stats == {"cached": 7, "trained": 1, "repaired": 1}
+    assert_same_sweep(serial, res)
+    # The entry was rewritten: the next run reads all eight.
+    again = run_sweep(GRID, BASE, seeds=SEEDS, executor="serial", cache=tmp_path, progress=False)
+    assert again.stats["cached"] == 8 and len(counted) == n + 1
+
+
+def test_cache_path_that_is_a_file_is_refused(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache directory should be")
+    with pytest.raises(ValueError, match="cache must be a directory"):
+        run_sweep({}, BASE, executor="serial", cache=blocker, progress=False)
+
+
+def test_cache_dir_follows_environment(counted, tmp_path, monkeypatch):
+    monkeypatch.setenv("NORMCORE_CACHE_DIR", str(tmp_path / "elsewhere"))
+    run_sweep({}, BASE, executor="serial", cache=True, progress=False)
+    assert len(list((tmp_path / "elsewhere" / "sweeps").glob("*.json"))) == 1
+    assert sw.sweep_cache_dir(False) is None
+
+
+def test_clear_cache_command(tmp_path):
+    run_sweep({}, BASE, seeds=(0, 1), executor="serial", cache=tmp_path, progress=False)
+    assert len(list(tmp_path.glob("*.json"))) == 2
+    env_cmd = [sys.executable, "-m", "normcore.sweeps"]
+    info = subprocess.run(env_cmd + ["info", "--dir", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    assert "2 cached run(s)" in info.stdout
+    out = subprocess.run(env_cmd + ["clear-cache", "--dir", str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    assert "removed 2" in out.stdout
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_bad_arguments_name_the_problem():
+    with pytest.raises(ValueError, match="grid key 'weight_sacle'"):
+        run_sweep({"weight_sacle": [1e-2]}, BASE, executor="serial", cache=False)
+    with pytest.raises(ValueError, match="seeds="):
+        run_sweep({"seed": [0, 1]}, BASE, executor="serial", cache=False)
+    with pytest.raises(TypeError, match=r"grid\['reg'\] must be a non-empty list"):
+        run_sweep({"reg": 0.1}, BASE, executor="serial", cache=False)
+    with pytest.raises(ValueError, match="normalization must be one of"):
+        run_sweep({"normalization": ["groupnorm"]}, BASE, executor="serial", cache=False)
+    with pytest.raises(ValueError, match="seeds must be distinct"):
+        run_sweep({}, BASE, seeds=(1, 1), executor="serial", cache=False)
+    with pytest.raises(TypeError, match="executor must be"):
+        run_sweep({}, BASE, executor="threads", cache=False)
+    with pytest.raises(TypeError, match="cache must be"):
+        run_sweep({}, BASE, executor="serial", cache=3)
+    with pytest.raises(ValueError, match="weight_scale must be in"):
+        RunConfig(weight_scale=-1.0)
+    with pytest.raises(TypeError, match="hidden_dims"):
+        RunConfig(hidden_dims=50)
+
+
+def test_config_stores_plain_python_values():
+    c = RunConfig(hidden_dims=[np.int64(5), 6], weight_scale=np.float64(0.5), batch_size=np.int64(10))
+    assert c.hidden_dims == (5, 6) and type(c.hidden_dims[0]) is int
+    assert type(c.weight_scale) is float and type(c.batch_size) is int
+    assert json.loads(c.canonical())["hidden_dims"] == [5, 6]
