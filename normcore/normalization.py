@@ -16,13 +16,17 @@ spatial batch norm  (N, C, H, W)       axes (0, 2, 3)             (C,)
 group norm          (N, C, H, W)       each group of C/G channels (1, C, 1, 1)
 ==================  =================  =========================  ===============
 
-so the standardization and its closed-form gradient are written once
-(:func:`_standardize`, :func:`_standardize_backward`). Statistics keep the
-reduced axes as size-1 dimensions (``keepdims=True``) so they broadcast against
-``x``: in a batch-norm cache ``mu`` has shape (1, D).
+so they share their code. Batch-norm statistics are per channel (axis 1) and
+keep the reduced axes as size-1 dimensions (``keepdims=True``) so they broadcast
+against ``x``: in a batch-norm cache ``mu`` has shape (1, D). Layer-norm and
+group-norm statistics are per row of a (rows, features) view of ``x``.
 
 Batch norm additionally has :func:`batchnorm_backward`, a node-by-node walk
 back through the computation graph whose intermediates the cache names.
+
+Speed comes from touching each N*D array as few times as possible: sums of
+products are taken with ``np.einsum`` (no product array is formed), and the
+closed-form backward passes write into one work buffer in place.
 """
 
 from __future__ import annotations
@@ -48,20 +52,22 @@ _DEFAULT_MOMENTUM = 0.9
 class BatchNormCache(NamedTuple):
     """The nodes of the batch-norm computation graph, by name.
 
-    The forward pass in train mode, one node per line::
+    The forward pass, one node per line (statistics over ``axis``)::
 
-        mu   = mean(x, axis)          # per-feature batch mean
+        mu   = mean(x)                # per-feature batch mean
         xmu  = x - mu
-        sq   = xmu ** 2               # not kept: only needed to form var
-        var  = mean(sq, axis)         # biased batch variance
+        sq   = xmu ** 2
+        var  = mean(sq)               # biased batch variance
         std  = sqrt(var + eps)
         ivar = 1 / std
         xhat = xmu * ivar
         out  = gamma * xhat + beta
 
     In test mode ``mu`` and ``var`` are the running statistics instead.
-    Statistics have the shape of ``x`` with the reduced axes set to 1; ``gamma``
-    is stored in that broadcastable shape too.
+    Statistics, ``gamma`` and ``beta`` have the shape of ``x`` with the reduced
+    axes set to 1. ``sq`` and ``xhat`` are N*D arrays that the closed-form
+    backward never reads, so they are not stored: the properties recompute them
+    on access (the forward pass computes ``var`` without forming ``sq``).
     """
 
     mode: str
@@ -71,10 +77,20 @@ class BatchNormCache(NamedTuple):
     var: np.ndarray
     std: np.ndarray
     ivar: np.ndarray
-    xhat: np.ndarray
     gamma: np.ndarray
+    beta: np.ndarray
     eps: float
     axis: tuple[int, ...]
+
+    @property
+    def sq(self) -> np.ndarray:
+        """The node ``sq = xmu ** 2``."""
+        return self.xmu ** 2
+
+    @property
+    def xhat(self) -> np.ndarray:
+        """The node ``xhat = xmu * ivar``: x standardized per feature."""
+        return self.xmu * self.ivar
 
 
 class LayerNormCache(NamedTuple):
@@ -106,34 +122,48 @@ class GroupNormCache(NamedTuple):
 # Shared pieces
 # --------------------------------------------------------------------------- #
 
-def _standardize(x: np.ndarray, axis: tuple[int, ...], eps: float):
-    """Return ``mu, xmu, var, std, ivar, xhat`` with statistics over ``axis`` (keepdims)."""
-    mu = x.mean(axis=axis, keepdims=True)
-    xmu = x - mu
-    sq = np.square(xmu)
-    var = sq.mean(axis=axis, keepdims=True)
-    std = np.sqrt(var + eps)
-    ivar = 1.0 / std
-    # sq has served its purpose; its memory becomes xhat, saving an allocation.
-    xhat = np.multiply(xmu, ivar, out=sq)
-    return mu, xmu, var, std, ivar, xhat
+def _channel_sum_of_products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(a * b)`` summed over every axis but axis 1, without forming ``a * b``."""
+    idx = "nchw"[:a.ndim]
+    return np.einsum(f"{idx},{idx}->c", a, b)
 
 
-def _standardize_backward(dxhat: np.ndarray, xhat: np.ndarray, ivar: np.ndarray,
-                          axis: tuple[int, ...]) -> np.ndarray:
-    """Gradient through ``xhat = (x - mean) / sqrt(var + eps)`` in closed form.
+def _row_sum(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """``a`` (or ``a * b``, without forming it) summed over the last axis, kept as size 1.
+
+    einsum's plain sum is several times faster here than ``a.sum(axis=-1)``,
+    whose pairwise summation pays off only for much longer rows.
+    """
+    total = np.einsum("...j->...", a) if b is None else np.einsum("...j,...j->...", a, b)
+    return total[..., np.newaxis]
+
+
+def _standardize_rows(x: np.ndarray, eps: float):
+    """Standardize each row (last axis) of ``x``; return ``mu, var, ivar, xhat``.
+
+    The statistics keep the last axis with size 1.
+    """
+    d = x.shape[-1]
+    mu = _row_sum(x) / d
+    xhat = x - mu  # holds x - mu until it is scaled in place below
+    var = _row_sum(xhat, xhat) / d
+    ivar = 1.0 / np.sqrt(var + eps)
+    xhat *= ivar
+    return mu, var, ivar, xhat
+
+
+def _standardize_rows_backward(dxhat: np.ndarray, xhat: np.ndarray, ivar: np.ndarray) -> np.ndarray:
+    """Gradient through :func:`_standardize_rows` in closed form.
 
     ``dx = ivar * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))``, means over
-    ``axis``. ``dxhat`` is overwritten with the result (callers pass a temporary).
+    the last axis.
     """
-    m = xhat.size // ivar.size
-    mean_dxhat = dxhat.sum(axis=axis, keepdims=True) / m
-    prod = dxhat * xhat
-    mean_dxhat_xhat = prod.sum(axis=axis, keepdims=True) / m
-    # Reuse prod's memory for xhat * mean(dxhat * xhat) + mean(dxhat).
-    correction = np.multiply(xhat, mean_dxhat_xhat, out=prod)
-    correction += mean_dxhat
-    dx = np.subtract(dxhat, correction, out=dxhat)
+    d = xhat.shape[-1]
+    mean_dxhat = _row_sum(dxhat) / d
+    mean_dxhat_xhat = _row_sum(dxhat, xhat) / d
+    dx = xhat * mean_dxhat_xhat
+    dx += mean_dxhat
+    np.subtract(dxhat, dx, out=dx)
     dx *= ivar
     return dx
 
@@ -156,8 +186,19 @@ def _check_dout(dout: Any, shape: tuple[int, ...]) -> None:
         raise ValueError(f"dout must have shape {shape} (the forward input's), got {dout.shape}")
 
 
+def _check_affine_inputs(x, gamma, beta, ndim: int, x_doc: str, param_shape) -> None:
+    """Check x's rank and that gamma and beta have ``param_shape(x.shape)``."""
+    check_array("x", x)
+    if x.ndim != ndim:
+        raise ValueError(f"x must be a {ndim}-D array of shape {x_doc}, got shape {x.shape}")
+    shape = param_shape(x.shape)
+    for name, p in (("gamma", gamma), ("beta", beta)):
+        check_array(name, p)
+        check_shape(name, p, shape)
+
+
 def _bn_forward(x, gamma_b, beta_b, bn_param, axis):
-    """Batch norm over ``axis``; gamma_b/beta_b already broadcast against x."""
+    """Batch norm with statistics over ``axis``; gamma_b/beta_b already broadcast against x."""
     mode, eps = _check_param("bn_param", bn_param, need_mode=True)
     momentum = check_real("bn_param['momentum']", bn_param.get("momentum", _DEFAULT_MOMENTUM), 0.0, 1.0)
     C = gamma_b.size
@@ -169,59 +210,45 @@ def _bn_forward(x, gamma_b, beta_b, bn_param, axis):
         running_var = np.zeros(C, dtype=x.dtype)
     check_shape("bn_param['running_mean']", running_mean, (C,))
     check_shape("bn_param['running_var']", running_var, (C,))
-    stat_shape = gamma_b.shape
 
     if mode == "train":
-        mu, xmu, var, std, ivar, xhat = _standardize(x, axis, eps)
-        # The assignment's convention: biased batch variance, eps not included.
-        running_mean = momentum * running_mean + (1 - momentum) * mu.reshape(C)
-        running_var = momentum * running_var + (1 - momentum) * var.reshape(C)
-    else:
-        mu = running_mean.reshape(stat_shape)
-        var = running_var.reshape(stat_shape)
+        mu = x.mean(axis=axis, keepdims=True)
         xmu = x - mu
-        std = np.sqrt(var + eps)
-        ivar = 1.0 / std
-        xhat = xmu * ivar
-    bn_param["running_mean"] = running_mean
-    bn_param["running_var"] = running_var
-
-    out = xhat * gamma_b
+        var = _channel_sum_of_products(xmu, xmu).reshape(mu.shape) / (x.size // C)
+        # The assignment's convention: biased batch variance, eps not included.
+        bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mu.reshape(C)
+        bn_param["running_var"] = momentum * running_var + (1 - momentum) * var.reshape(C)
+    else:
+        mu = running_mean.reshape(gamma_b.shape)
+        var = running_var.reshape(gamma_b.shape)
+        xmu = x - mu
+        bn_param["running_mean"], bn_param["running_var"] = running_mean, running_var
+    std = np.sqrt(var + eps)
+    ivar = 1.0 / std
+    # gamma * xhat + beta with xhat = xmu * ivar, folded into one scale per feature.
+    out = xmu * (gamma_b * ivar)
     out += beta_b
-    cache = BatchNormCache(mode, x, mu, xmu, var, std, ivar, xhat, gamma_b, eps, axis)
-    return out, cache
+    return out, BatchNormCache(mode, x, mu, xmu, var, std, ivar, gamma_b, beta_b, eps, axis)
 
 
 def _bn_backward_closed(dout: np.ndarray, cache: BatchNormCache):
-    """Closed-form batch-norm backward over ``cache.axis``; grads of gamma/beta keep dims."""
+    """Closed-form batch-norm backward; dgamma and dbeta come back with shape (C,)."""
     _check_dout(dout, cache.x.shape)
-    axis, xhat = cache.axis, cache.xhat
-    dbeta = dout.sum(axis=axis, keepdims=True)
-    prod = dout * xhat
-    dgamma = prod.sum(axis=axis, keepdims=True)
-    scale = cache.gamma * cache.ivar
+    xmu, ivar, stat_shape = cache.xmu, cache.ivar, cache.ivar.shape
+    dbeta = dout.sum(axis=cache.axis)
+    # sum(dout * xhat) = ivar * sum(dout * xmu): ivar is constant along the sum.
+    dgamma = _channel_sum_of_products(dout, xmu) * ivar.reshape(-1)
+    scale = cache.gamma * ivar
     if cache.mode == "test":
         # Running statistics are constants: the layer is a per-feature affine map.
-        return np.multiply(dout, scale, out=prod), dgamma, dbeta
-    m = xhat.size // dbeta.size
-    # dx = gamma * ivar * (dout - dbeta/m - xhat * dgamma/m), written into prod's memory.
-    dx = np.multiply(xhat, dgamma / m, out=prod)
-    dx += dbeta / m
-    np.subtract(dout, dx, out=dx)
+        return dout * scale, dgamma, dbeta
+    m = dout.size // dbeta.size
+    # dx = gamma * ivar * (dout - dbeta/m - xhat * dgamma/m), in one buffer.
+    dx = xmu * (ivar * dgamma.reshape(stat_shape) / -m)
+    dx += dout
+    dx -= dbeta.reshape(stat_shape) / m
     dx *= scale
     return dx, dgamma, dbeta
-
-
-def _check_bn_inputs(x, gamma, beta, ndim: int, x_shape_doc: str) -> int:
-    check_array("x", x)
-    if x.ndim != ndim:
-        raise ValueError(f"x must be a {ndim}-D array of shape {x_shape_doc}, got shape {x.shape}")
-    C = x.shape[1]
-    check_array("gamma", gamma)
-    check_shape("gamma", gamma, (C,))
-    check_array("beta", beta)
-    check_shape("beta", beta, (C,))
-    return C
 
 
 # --------------------------------------------------------------------------- #
@@ -248,41 +275,43 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     bn_param : dict
         ``mode`` (required): ``'train'`` or ``'test'``; ``eps`` (1e-5);
         ``momentum`` (0.9); ``running_mean``, ``running_var``: shape (D,), created
-        as zeros in x's dtype on first use. The updated running statistics are
-        stored back into ``bn_param`` (as new arrays).
+        as zeros in x's dtype on first use. The running statistics are stored back
+        into ``bn_param`` (as new arrays after a train step).
 
     Returns
     -------
     out : ndarray, shape (N, D)
     cache : BatchNormCache
     """
-    D = _check_bn_inputs(x, gamma, beta, 2, "(N, D)")
+    _check_affine_inputs(x, gamma, beta, 2, "(N, D)", lambda s: (s[1],))
+    D = x.shape[1]
     return _bn_forward(x, gamma.reshape(1, D), beta.reshape(1, D), bn_param, (0,))
 
 
 def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Batch-norm backward, one step per node of the computation graph.
 
-    Each line is the local derivative of one forward node (see
-    :class:`BatchNormCache`) times the gradient flowing into it, in reverse order.
-    Where a node broadcasts in the forward pass (``x - mu``), its gradient sums in
-    the backward pass, and vice versa. See :func:`batchnorm_backward_alt` for the
-    same result in closed form.
+    Each step takes the gradient arriving at one forward node (see
+    :class:`BatchNormCache`) and multiplies it by that node's local derivative,
+    from ``out`` back to ``x``. Where a node broadcasts in the forward pass
+    (``x - mu``), its gradient sums in the backward pass, and where it sums
+    (``mean``), its gradient broadcasts. :func:`batchnorm_backward_alt` gives the
+    same result in closed form, several times faster.
 
     Parameters
     ----------
     dout : ndarray, shape (N, D)
     cache : BatchNormCache
-        From :func:`batchnorm_forward` in train mode.
+        From :func:`batchnorm_forward`.
 
     Returns
     -------
     dx : ndarray, shape (N, D)
     dgamma, dbeta : ndarray, shape (D,)
     """
-    if cache.mode != "train":
-        dx, dgamma, dbeta = _bn_backward_closed(dout, cache)
-        return dx, dgamma.reshape(-1), dbeta.reshape(-1)
+    if cache.mode != "train" or cache.x.ndim != 2:
+        # The graph below is batch norm's train-mode graph on (N, D) inputs.
+        return _bn_backward_closed(dout, cache)
     _check_dout(dout, cache.x.shape)
     N = dout.shape[0]
     xmu, var, std, ivar, xhat, gamma = cache.xmu, cache.var, cache.std, cache.ivar, cache.xhat, cache.gamma
@@ -291,22 +320,24 @@ def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache) -> tuple[np.ndar
     dbeta = dout.sum(axis=0)
     dgamma = (dout * xhat).sum(axis=0)
     dxhat = dout * gamma
-    # xhat = xmu * ivar: xmu reaches out along two paths, this is the first.
-    divar = (dxhat * xmu).sum(axis=0, keepdims=True)
+    # xhat = xmu * ivar: xmu reaches xhat along two paths; this is the direct one.
     dxmu_direct = dxhat * ivar
+    divar = (dxhat * xmu).sum(axis=0, keepdims=True)
     # ivar = 1 / std
     dstd = -divar / std**2
     # std = sqrt(var + eps)
     dvar = 0.5 * dstd / np.sqrt(var + cache.eps)
-    # var = mean(sq): every sq[i] gets 1/N of dvar
+    # var = mean(sq): each of the N entries of sq gets 1/N of dvar
     dsq = np.ones_like(xmu) * dvar / N
     # sq = xmu ** 2: the second path into xmu
     dxmu_via_var = 2 * xmu * dsq
     dxmu = dxmu_direct + dxmu_via_var
-    # xmu = x - mu: x gets dxmu directly, mu gets minus its sum
+    # xmu = x - mu: x gets dxmu as it is, mu gets minus its sum over the batch
+    dx_direct = dxmu
     dmu = -dxmu.sum(axis=0, keepdims=True)
-    # mu = mean(x): every x[i] gets 1/N of dmu
-    dx = dxmu + np.ones_like(xmu) * dmu / N
+    # mu = mean(x): each x[i] gets 1/N of dmu
+    dx_via_mu = np.ones_like(xmu) * dmu / N
+    dx = dx_direct + dx_via_mu
     return dx, dgamma, dbeta
 
 
@@ -327,8 +358,7 @@ def batchnorm_backward_alt(dout: np.ndarray, cache: BatchNormCache) -> tuple[np.
     dx : ndarray, shape (N, D)
     dgamma, dbeta : ndarray, shape (D,)
     """
-    dx, dgamma, dbeta = _bn_backward_closed(dout, cache)
-    return dx, dgamma.reshape(-1), dbeta.reshape(-1)
+    return _bn_backward_closed(dout, cache)
 
 
 # --------------------------------------------------------------------------- #
@@ -354,9 +384,9 @@ def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     out : ndarray, shape (N, D)
     cache : LayerNormCache
     """
-    _check_bn_inputs(x, gamma, beta, 2, "(N, D)")
+    _check_affine_inputs(x, gamma, beta, 2, "(N, D)", lambda s: (s[1],))
     _, eps = _check_param("ln_param", ln_param, need_mode=False)
-    mu, _, var, _, ivar, xhat = _standardize(x, (1,), eps)
+    mu, var, ivar, xhat = _standardize_rows(x, eps)
     out = xhat * gamma
     out += beta
     return out, LayerNormCache(x, mu, var, ivar, xhat, gamma, eps)
@@ -377,8 +407,8 @@ def layernorm_backward(dout: np.ndarray, cache: LayerNormCache) -> tuple[np.ndar
     """
     _check_dout(dout, cache.x.shape)
     dbeta = dout.sum(axis=0)
-    dgamma = (dout * cache.xhat).sum(axis=0)
-    dx = _standardize_backward(dout * cache.gamma, cache.xhat, cache.ivar, (1,))
+    dgamma = _channel_sum_of_products(dout, cache.xhat)
+    dx = _standardize_rows_backward(dout * cache.gamma, cache.xhat, cache.ivar)
     return dx, dgamma, dbeta
 
 
@@ -405,7 +435,8 @@ def spatial_batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray
     out : ndarray, shape (N, C, H, W)
     cache : BatchNormCache
     """
-    C = _check_bn_inputs(x, gamma, beta, 4, "(N, C, H, W)")
+    _check_affine_inputs(x, gamma, beta, 4, "(N, C, H, W)", lambda s: (s[1],))
+    C = x.shape[1]
     return _bn_forward(x, gamma.reshape(1, C, 1, 1), beta.reshape(1, C, 1, 1), bn_param, (0, 2, 3))
 
 
@@ -422,8 +453,7 @@ def spatial_batchnorm_backward(dout: np.ndarray, cache: BatchNormCache) -> tuple
     dx : ndarray, shape (N, C, H, W)
     dgamma, dbeta : ndarray, shape (C,)
     """
-    dx, dgamma, dbeta = _bn_backward_closed(dout, cache)
-    return dx, dgamma.reshape(-1), dbeta.reshape(-1)
+    return _bn_backward_closed(dout, cache)
 
 
 def spatial_groupnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, G: int,
@@ -446,20 +476,14 @@ def spatial_groupnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray
     out : ndarray, shape (N, C, H, W)
     cache : GroupNormCache
     """
-    check_array("x", x)
-    if x.ndim != 4:
-        raise ValueError(f"x must be a 4-D array of shape (N, C, H, W), got shape {x.shape}")
+    _check_affine_inputs(x, gamma, beta, 4, "(N, C, H, W)", lambda s: (1, s[1], 1, 1))
     N, C = x.shape[:2]
-    check_array("gamma", gamma)
-    check_shape("gamma", gamma, (1, C, 1, 1))
-    check_array("beta", beta)
-    check_shape("beta", beta, (1, C, 1, 1))
     G = check_positive_int("G", G)
     if C % G:
         raise ValueError(f"G must divide the number of channels C={C}, got G={G}")
     _, eps = _check_param("gn_param", gn_param, need_mode=False)
-
-    mu, _, var, _, ivar, xhat = _standardize(x.reshape(N, G, -1), (2,), eps)
+    # Each row of the (N, G, C/G*H*W) view is one group of one example.
+    mu, var, ivar, xhat = _standardize_rows(x.reshape(N, G, -1), eps)
     xhat = xhat.reshape(x.shape)
     out = xhat * gamma
     out += beta
@@ -480,9 +504,9 @@ def spatial_groupnorm_backward(dout: np.ndarray, cache: GroupNormCache) -> tuple
     dgamma, dbeta : ndarray, shape (1, C, 1, 1)
     """
     _check_dout(dout, cache.x.shape)
-    N = dout.shape[0]
+    N, C = dout.shape[:2]
     dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
-    dgamma = (dout * cache.xhat).sum(axis=(0, 2, 3), keepdims=True)
+    dgamma = _channel_sum_of_products(dout, cache.xhat).reshape(1, C, 1, 1)
     dxhat = (dout * cache.gamma).reshape(N, cache.G, -1)
-    dx = _standardize_backward(dxhat, cache.xhat.reshape(N, cache.G, -1), cache.ivar, (2,))
+    dx = _standardize_rows_backward(dxhat, cache.xhat.reshape(N, cache.G, -1), cache.ivar)
     return dx.reshape(dout.shape), dgamma, dbeta
