@@ -244,3 +244,15 @@ def test_command_line_offline_exits_nonzero_with_advice(tmp_path):
     assert out.returncode == 1
     assert "offline" in out.stderr and "Connection refused" in out.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_command_line_info_points_at_the_download(tmp_path):
+    env_cache = tmp_path / "cache"
+    out = subprocess.run([sys.executable, "-m", "normcore.data", "info"], cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(REPO),
+                              "NORMCORE_CACHE_DIR": str(env_cache), "NORMCORE_DATASET": "cifar10"},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "default data set  : cifar10" in out.stdout
+    assert "(absent)" in out.stdout and "python -m normcore.data download cifar10" in out.stdout
+    assert not env_cache.exists()  # looking creates nothing

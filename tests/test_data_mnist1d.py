@@ -228,6 +228,16 @@ def test_corrupt_cache_is_regenerated(reference, fresh_cache, count_generations,
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp files left
 
 
+def test_unwritable_cache_still_returns_data(reference, tmp_path, monkeypatch):
+    # A regular file where the cache directory should be: mkdir fails even for root.
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("NORMCORE_CACHE_DIR", str(blocker / "cache"))
+    with pytest.warns(RuntimeWarning, match="could not cache"):
+        data = load_dataset()
+    assert data["fingerprint"] == reference[0]
+
+
 def test_cache_key_follows_generator_version_and_arguments(fresh_cache, monkeypatch):
     path = nc_mnist1d.cache_path()
     with monkeypatch.context() as m:

@@ -22,7 +22,6 @@ import importlib.metadata
 import json
 import random
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Iterator
 
@@ -139,16 +138,23 @@ def load_raw() -> dict[str, np.ndarray]:
 
     A missing cache file is generated and written atomically; an unreadable or
     malformed one is regenerated and replaced (with a warning), never a crash.
+    If the cache cannot be written (read-only home, full disk) the freshly
+    generated arrays are still returned, with a warning.
     """
     path = cache_path()
     if path.exists():
         try:
             return _read_cache(path)
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            warnings.warn(f"MNIST-1D cache file {path} is unreadable ({exc}); regenerating it",
+        except Exception as exc:  # noqa: BLE001 - any unreadable cache is rebuilt, not fatal
+            warnings.warn(f"MNIST-1D cache file {path} is unreadable ({exc!r}); regenerating it",
                           RuntimeWarning, stacklevel=2)
     raw = generate()
     _check_raw(raw)
-    with atomic_writer(path) as f:
-        np.savez(f, **raw)
+    try:
+        with atomic_writer(path) as f:
+            np.savez(f, **raw)
+    except OSError as exc:
+        warnings.warn(f"could not cache MNIST-1D at {path} ({exc}); it will be generated again "
+                      "next time. Set NORMCORE_CACHE_DIR to a writable directory to fix this.",
+                      RuntimeWarning, stacklevel=2)
     return raw
