@@ -8,6 +8,7 @@ Normalization layers live in :mod:`normcore.normalization`.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -180,6 +181,13 @@ def _check_dropout_param(dropout_param: Any) -> tuple[float, str]:
         raise ValueError("dropout_param['mode'] is required: 'train' or 'test'")
     p = check_real("dropout_param['p']", dropout_param["p"], 0.0, 1.0, low_open=True)
     mode = check_choice("dropout_param['mode']", dropout_param["mode"], ("train", "test"))
+    seed = dropout_param.get("seed")
+    if seed is not None:
+        # RandomState accepts seeds in [0, 2**32); say so before it does, naming the key.
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise TypeError(f"dropout_param['seed'] must be None or an integer, got {seed!r}")
+        if not 0 <= seed < 2**32:
+            raise ValueError(f"dropout_param['seed'] must be in [0, 2**32), got {seed!r}")
     return p, mode
 
 
