@@ -276,6 +276,7 @@ def test_truncated_batch_names_it(fake):
     ({b"data": np.zeros((1, 1024), np.uint8), b"labels": [0]}, "3072"),
     ({b"data": np.zeros((2, ROW), np.uint8), b"labels": [0]}, "list of 2 ints"),
     ({b"data": np.zeros((1, ROW), np.uint8), b"labels": [10]}, r"\[0, 10\)"),
+    ({b"data": np.zeros((1, ROW), np.uint8), b"labels": [1.5]}, "must hold ints"),
     ([1, 2, 3], "expected a dict"),
 ])
 def test_unexpected_content_is_named(fake, batch, complaint):

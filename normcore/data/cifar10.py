@@ -147,9 +147,10 @@ def _load_batch(path: Path, root: Path) -> tuple[np.ndarray, np.ndarray]:
         raise bad(f"'data' must be a uint8 array of shape (n, {_ROW_LEN}), got {desc}")
     if not isinstance(labels, (list, np.ndarray)) or len(labels) != data.shape[0]:
         raise bad(f"'labels' must be a list of {data.shape[0]} ints")
-    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in labels):
-        raise bad("'labels' must hold ints")
-    y = np.array(labels, dtype=np.int64)
+    y = np.asarray(labels)
+    if y.ndim != 1 or (y.size and y.dtype.kind not in "iu"):
+        raise bad(f"'labels' must hold ints, got {y.dtype}")
+    y = y.astype(np.int64)
     if y.size and (y.min() < 0 or y.max() >= len(CLASS_NAMES)):
         raise bad(f"labels must lie in [0, {len(CLASS_NAMES)}), got {y.min()}..{y.max()}")
     return data, y

@@ -97,9 +97,11 @@ def _extract(archive: Path, into: Path) -> Path:
                         f"The archive holds {m.name!r}, which is not a plain file or directory "
                         f"under {root}/; refusing to extract it. Nothing was kept. Check the "
                         "address you downloaded from.")
-            # The "data" filter repeats the checks above inside tarfile (no absolute
-            # paths, links or device files) and drops unsafe permission bits.
-            tar.extractall(into, members=members, filter="data")
+            # The "data" filter (Python >= 3.10.12 / 3.11.4) repeats the checks above
+            # inside tarfile and drops unsafe permission bits; older Pythons rely on
+            # the checks above alone.
+            safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            tar.extractall(into, members=members, **safe)
     except (tarfile.TarError, EOFError) as exc:
         raise DownloadError(f"The downloaded archive could not be unpacked ({exc}). Nothing was "
                             "kept; run the command again.") from exc
