@@ -69,6 +69,7 @@ MATHJAX = Package(
 PACKAGES = (HTML_MANAGER, REQUIREJS, MATHJAX)
 
 FONT_SUFFIXES = (".woff2", ".woff", ".ttf", ".eot", ".svg")
+FONT_DIR = Path("@jupyter-widgets", "html-manager", "dist")
 
 # (package, member prefix inside the tarball, destination folder). A prefix ending
 # in "/" copies the whole subtree. MathJax: the extensions folder is required (one
@@ -85,16 +86,31 @@ MATHJAX_MEMBERS = (
     "es5/ui/",
 )
 
-# Runs before require.js and embed-amd.js on every widget page. embed-amd.js takes
-# its font folder from __jupyter_widgets_assets_path__ (else it resolves fonts
-# against the *page*, and the icon fonts 404 on pages in subfolders); RequireJS
-# reads a global `require` object as its configuration when it loads.
+# Runs before require.js and embed-amd.js on every widget page.
+# 1. embed-amd.js resolves its icon fonts against __jupyter_widgets_assets_path__
+#    (else against the *page*, so they 404 on pages in subfolders).
+# 2. RequireJS reads a global `require` object as its configuration when it loads.
+# 3. The widget manager typesets labels with MathJax 2's `MathJax.Hub.Queue`
+#    whenever window.MathJax exists; Sphinx loads MathJax 3, which has no Hub, so
+#    every widget would throw. Deferred scripts (MathJax) run before
+#    DOMContentLoaded and widgets render at "load", so a small Hub that forwards
+#    to MathJax 3 is installed in between.
 CONFIG_JS = """\
 // Written by tools/vendor_assets.py: point the widget manager at this folder.
 (function () {
   var here = new URL(".", document.currentScript.src).href;
   window.__jupyter_widgets_assets_path__ = here;
   window.require = {baseUrl: here};
+  document.addEventListener("DOMContentLoaded", function () {
+    var mj = window.MathJax;
+    if (!mj || mj.Hub || !mj.startup) return;
+    mj.Hub = {Queue: function (job) {
+      var el = job && job[2];
+      if (!el) return;
+      mj.startup.promise.then(function () { return mj.typesetPromise([el]); })
+        .catch(function (err) { console.warn("MathJax could not typeset a widget label", err); });
+    }};
+  });
 })();
 """
 
@@ -199,9 +215,11 @@ def build_from_npm(staging: Path, npm: str) -> None:
     cache = cache_dir("npm")
     tarballs = {pkg: fetch_tarball(pkg, npm, cache) for pkg in PACKAGES}
     widgets, mathjax = staging / "widgets", staging / "mathjax"
-    # Fonts must sit beside embed-amd.js: config.js points the manager at this folder.
-    n_widget = extract(tarballs[HTML_MANAGER], ("dist/",), widgets, strip="dist/",
-                       keep=lambda p: p.name == "embed-amd.js" or p.suffix in FONT_SUFFIXES)
+    n_widget = extract(tarballs[HTML_MANAGER], ("dist/embed-amd.js",), widgets, strip="dist/")
+    # The bundle's CSS asks for "<assets path>@jupyter-widgets/html-manager/dist/<font>",
+    # and config.js sets the assets path to the widgets folder.
+    n_widget += extract(tarballs[HTML_MANAGER], ("dist/",), widgets / FONT_DIR,
+                        strip="dist/", keep=lambda p: p.suffix in FONT_SUFFIXES)
     n_req = extract(tarballs[REQUIREJS], ("require.js",), widgets)
     n_mj = extract(tarballs[MATHJAX], MATHJAX_MEMBERS, mathjax, strip="es5/")
     extract(tarballs[MATHJAX], ("LICENSE",), mathjax)
