@@ -29,6 +29,7 @@ from normcore.layers import (
 )
 from normcore.validation import (
     check_choice,
+    check_float_dtype,
     check_labels,
     check_positive_int,
     check_real,
@@ -102,7 +103,7 @@ class FullyConnectedNet:
         check_choice("normalization", normalization, (None, *NORMALIZATIONS))
         reg = check_real("reg", reg, low=0.0)
         weight_scale = check_real("weight_scale", weight_scale, low=0.0)
-        dtype = _check_float_dtype(dtype)
+        dtype = check_float_dtype("dtype", dtype).type
         if seed is not None:
             _check_seed(seed)
         if rng is not None and not isinstance(rng, np.random.Generator):
@@ -256,13 +257,3 @@ def _check_seed(seed):
         raise TypeError(f"seed must be an int or None, got {seed!r}")
     if not 0 <= seed < 2**32:
         raise ValueError(f"seed must be in [0, 2**32), got {seed!r}")
-
-
-def _check_float_dtype(dtype):
-    try:
-        dt = np.dtype(dtype)
-    except TypeError as err:
-        raise TypeError(f"dtype must be a floating NumPy dtype, got {dtype!r}") from err
-    if not np.issubdtype(dt, np.floating):
-        raise TypeError(f"dtype must be a floating NumPy dtype such as np.float32, got {dt}")
-    return dt.type

@@ -39,6 +39,24 @@ def check_array(name: str, x: Any, ndim: int | Iterable[int] | None = None) -> n
     return x
 
 
+FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def check_float_dtype(name: str, dtype: Any) -> np.dtype:
+    """Return ``np.dtype(dtype)`` if it is float64 or float32.
+
+    float16 is refused (too coarse for gradient checks and running statistics) and
+    so are integer types (mean-subtracted data and weights are not integral).
+    """
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be numpy.float64 or numpy.float32, got {dtype!r}") from None
+    if dt not in FLOAT_DTYPES:
+        raise ValueError(f"{name} must be numpy.float64 or numpy.float32, got {dt}")
+    return dt
+
+
 def check_shape(name: str, x: Any, shape: tuple[int, ...]) -> np.ndarray:
     """Return ``x`` if it is a NumPy array of exactly ``shape``."""
     if not isinstance(x, np.ndarray):

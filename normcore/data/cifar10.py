@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from normcore.data.arrays import check_float_dtype
+from normcore.validation import check_float_dtype
 from normcore.data.safe_pickle import UnsafePickleError, load_pickle
 from normcore.storage import cache_dir
 from normcore.validation import check_positive_int

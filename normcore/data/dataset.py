@@ -7,8 +7,8 @@ import os
 import numpy as np
 
 from normcore.data import cifar10, mnist1d
-from normcore.data.arrays import check_float_dtype, fingerprint
-from normcore.validation import check_choice, check_positive_int
+from normcore.data.arrays import fingerprint
+from normcore.validation import check_choice, check_float_dtype, check_positive_int
 
 DATASET_ENV = "NORMCORE_DATASET"
 DATASETS = ("mnist1d", "cifar10")
