@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import re
 import shutil
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -258,3 +260,61 @@ def test_chapter_in_browser(docname, server, browser):
     assert not outside, f"requests left 127.0.0.1: {outside}"
     assert not missing, f"not found on the server: {missing}"
     assert not unexpected, f"errors on the page: {unexpected}"
+
+
+# ---------------------------------------------------------------- vendored assets
+# The browser test above checks the assets a real build served; these check the
+# tool's failure modes without network or npm.
+
+def _vendor_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("vendor_assets", ROOT / "tools" / "vendor_assets.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["vendor_assets"] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_vendor_without_npm_writes_cdn_shims(tmp_path, monkeypatch, capsys):
+    tool = _vendor_tool()
+    monkeypatch.setenv("NORMCORE_CACHE_DIR", str(tmp_path / "cache"))  # no cached tarballs
+    out = tmp_path / "vendor" / "nc-assets"
+    assert tool.vendor(out, npm=str(tmp_path / "no-npm-here")) == "cdn"
+    assert "WARNING" in capsys.readouterr().err
+    for rel in ("widgets/config.js", "widgets/require.js", "widgets/embed-amd.js",
+                "mathjax/tex-chtml.js"):
+        assert (out / rel).is_file(), rel
+    assert "cdn.jsdelivr.net/npm/mathjax@3.2.2" in (out / "mathjax/tex-chtml.js").read_text()
+    assert tool.read_stamp(out)["mode"] == "cdn"
+    assert [p.name for p in out.parent.iterdir()] == ["nc-assets"]  # no staging left over
+
+
+def test_vendor_failure_keeps_previous_folder(tmp_path, monkeypatch):
+    tool = _vendor_tool()
+    monkeypatch.setenv("NORMCORE_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "nc-assets"
+    out.mkdir()
+    (out / "keep.txt").write_text("previous assets")
+
+    def half_then_crash(staging, npm):
+        (staging / "widgets").mkdir()
+        (staging / "widgets" / "embed-amd.js").write_text("half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(tool, "build_from_npm", half_then_crash)
+    with pytest.raises(OSError, match="disk full"):
+        tool.vendor(out, force=True)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert [p.name for p in tmp_path.iterdir() if p.name != "cache"] == ["nc-assets"]
+
+
+def test_vendor_keeps_self_hosted_assets_when_npm_breaks(tmp_path, monkeypatch):
+    tool = _vendor_tool()
+    monkeypatch.setenv("NORMCORE_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "nc-assets"
+    out.mkdir()
+    stamp = tool.wanted_stamp("npm")
+    stamp["packages"]["mathjax"] = "3.2.1"  # outdated, so the tool tries to update
+    (out / tool.STAMP).write_text(json.dumps(stamp))
+    assert tool.vendor(out, npm=str(tmp_path / "no-npm-here")) == "current"
+    assert tool.read_stamp(out) == stamp  # old self-hosted files beat CDN shims
