@@ -25,8 +25,10 @@ Batch norm additionally has :func:`batchnorm_backward`, a node-by-node walk
 back through the computation graph whose intermediates the cache names.
 
 Speed comes from touching each N*D array as few times as possible: sums of
-products are taken with ``np.einsum`` (no product array is formed), and the
-closed-form backward passes write into one work buffer in place.
+products are taken with ``np.einsum`` (no product array is formed), scale and
+shift are folded into per-feature vectors where the algebra allows, and the
+closed-form backward passes update their output buffer in place instead of
+allocating a new array per step.
 """
 
 from __future__ import annotations
@@ -131,8 +133,9 @@ def _channel_sum_of_products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _row_sum(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     """``a`` (or ``a * b``, without forming it) summed over the last axis, kept as size 1.
 
-    einsum's plain sum is several times faster here than ``a.sum(axis=-1)``,
-    whose pairwise summation pays off only for much longer rows.
+    einsum's straight vectorized sum was about three times faster than
+    ``a.sum(axis=-1)`` (pairwise summation) on 1024-long rows; the accuracy that
+    pairwise summation buys matters little at these row lengths.
     """
     total = np.einsum("...j->...", a) if b is None else np.einsum("...j,...j->...", a, b)
     return total[..., np.newaxis]
