@@ -133,9 +133,11 @@ def _channel_sum_of_products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _row_sum(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     """``a`` (or ``a * b``, without forming it) summed over the last axis, kept as size 1.
 
-    einsum's straight vectorized sum was about three times faster than
-    ``a.sum(axis=-1)`` (pairwise summation) on 1024-long rows; the accuracy that
-    pairwise summation buys matters little at these row lengths.
+    einsum's lane-wise vectorized sum was about three times faster than
+    ``a.sum(axis=-1)`` on 1024-long rows, at some cost in rounding: for float32
+    rows of 1024 values whose mean is 1000 standard deviations from zero, the
+    error of the mean was 2e-4 standard deviations (pairwise sum: 5e-5).
+    Immaterial in float64, where the gradient checks run.
     """
     total = np.einsum("...j->...", a) if b is None else np.einsum("...j,...j->...", a, b)
     return total[..., np.newaxis]
