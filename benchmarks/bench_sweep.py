@@ -9,11 +9,18 @@ Both cold runs start from an empty temporary cache directory; the cached run
 reads the one the parallel run filled. Each time is the median of --repeats.
 Targets (issue 4, on 2 cores): cold parallel <= 15 s, cached <= 1 s,
 speedup serial / parallel >= 1.7.
+
+The machine's load average is printed too: on shared cores the speedup says as
+much about the neighbours as about the pool. "Busy" is the sum of the runs'
+own training times divided by (workers x wall time): near 100 % the pool kept
+every worker training. Per-run CPU time far below per-run wall time means the
+runs waited for a core (other processes), not that they did more work.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -39,13 +46,15 @@ def main() -> None:
                         help="repeats per measurement; the median is reported")
     args = parser.parse_args()
 
-    serial, parallel, cached = [], [], []
+    load_before = os.getloadavg()
+    serial, parallel, cached, busy = [], [], [], []
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as d_serial, tempfile.TemporaryDirectory() as d_par:
             t, res_s = timed("serial", d_serial)
             serial.append(t)
             t, res_p = timed(None, d_par)
             parallel.append(t)
+            busy.append(sum(r.seconds for r in res_p.runs) / (_worker_count() * t))
             t, res_c = timed(None, d_par)
             cached.append(t)
             assert res_c.stats["trained"] == 0, res_c.stats
@@ -56,11 +65,16 @@ def main() -> None:
     s, p, c = (statistics.median(x) for x in (serial, parallel, cached))
     runs = res_s.runs
     print(f"{len(runs)} runs, {_worker_count()} worker processes, median of {args.repeats}")
-    print(f"  serial (cold):   {s:6.2f} s   (sum of per-run training times "
-          f"{sum(r.seconds for r in runs):.2f} s)")
-    print(f"  parallel (cold): {p:6.2f} s   target <= 15 s")
+    print(f"  serial (cold):   {s:6.2f} s   (per-run training: wall {sum(r.seconds for r in runs):.2f} s, "
+          f"CPU {sum(r.cpu_seconds for r in runs):.2f} s)")
+    print(f"  parallel (cold): {p:6.2f} s   target <= 15 s   (workers busy "
+          f"{statistics.median(busy):.0%}; per-run training: wall "
+          f"{sum(r.seconds for r in res_p.runs):.2f} s, CPU "
+          f"{sum(r.cpu_seconds for r in res_p.runs):.2f} s)")
     print(f"  cached:          {c:6.2f} s   target <= 1 s")
     print(f"  speedup serial/parallel: {s / p:.2f}x   target >= 1.7x")
+    print("  load average (1 min) before / after: "
+          f"{load_before[0]:.2f} / {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     acc = res_s.metric("best_val_acc")[..., 0]
     print(f"  best val acc: batchnorm max {acc[0].max():.3f}, none max {acc[1].max():.3f}")
 

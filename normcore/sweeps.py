@@ -77,12 +77,12 @@ __all__ = ["RunConfig", "RunResult", "SweepResult", "run_sweep", "train_run",
 NORMALIZATIONS = (None, "batchnorm", "layernorm")
 UPDATE_RULES = ("sgd", "sgd_momentum", "rmsprop", "adam")
 DTYPES = ("float32", "float64")
-METRICS = ("best_val_acc", "best_train_acc", "final_loss", "diverged", "seconds")
+METRICS = ("best_val_acc", "best_train_acc", "final_loss", "diverged", "seconds", "cpu_seconds")
 
 # The code whose change changes a result: the cache key hashes its source.
 TRAINING_MODULES = ("normcore.layers", "normcore.normalization", "normcore.blocks",
                     "normcore.fc_net", "normcore.optim", "normcore.solver")
-CACHE_FORMAT = "normcore-sweep-run-v1"
+CACHE_FORMAT = "normcore-sweep-run-v2"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,6 +186,9 @@ class RunResult:
     diverged : bool
     seconds : float
         Wall time of the training (when it was trained, if read from the cache).
+    cpu_seconds : float
+        CPU time of the training process meanwhile (all its threads). Well below
+        ``seconds``: the run waited for a core, e.g. other programs were busy.
     """
 
     config: RunConfig
@@ -197,6 +200,7 @@ class RunResult:
     final_loss: float
     diverged: bool
     seconds: float
+    cpu_seconds: float
 
     def to_json(self) -> dict:
         return {"config": dataclasses.asdict(self.config),
@@ -205,7 +209,7 @@ class RunResult:
                 "val_acc_history": self.val_acc_history.tolist(),
                 "best_val_acc": self.best_val_acc, "best_train_acc": self.best_train_acc,
                 "final_loss": self.final_loss, "diverged": self.diverged,
-                "seconds": self.seconds}
+                "seconds": self.seconds, "cpu_seconds": self.cpu_seconds}
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "RunResult":
@@ -222,7 +226,7 @@ class RunResult:
         return cls(config=RunConfig(**cfg), **arrays,
                    best_val_acc=float(d["best_val_acc"]), best_train_acc=float(d["best_train_acc"]),
                    final_loss=float(d["final_loss"]), diverged=d["diverged"],
-                   seconds=float(d["seconds"]))
+                   seconds=float(d["seconds"]), cpu_seconds=float(d["cpu_seconds"]))
 
 
 # ---------------------------------------------------------------- training
@@ -268,9 +272,9 @@ def train_run(config: RunConfig) -> RunResult:
                     optim_config={"learning_rate": config.learning_rate},
                     lr_decay=config.lr_decay, batch_size=config.batch_size,
                     num_epochs=config.num_epochs, verbose=False, seed=solver_rng)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     solver.train()
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     # float() of a float32 is exact, so these equal what the cache's JSON round-trips.
     loss = np.array([float(v) for v in solver.loss_history], dtype=np.float64)
     train_acc = np.array(solver.train_acc_history, dtype=np.float64)
@@ -280,7 +284,8 @@ def train_run(config: RunConfig) -> RunResult:
     return RunResult(config=config, loss_history=loss, train_acc_history=train_acc,
                      val_acc_history=val_acc, best_val_acc=float(val_acc.max()),
                      best_train_acc=float(train_acc.max()), final_loss=final_loss,
-                     diverged=bool(solver.diverged), seconds=seconds)
+                     diverged=bool(solver.diverged), seconds=seconds,
+                     cpu_seconds=cpu_seconds)
 
 
 def _train_in_worker(config: RunConfig) -> dict:
@@ -413,7 +418,7 @@ class SweepResult:
         """A metric for every run, shape ``(len(axis_0), ..., len(seeds))``.
 
         ``name`` is one of best_val_acc, best_train_acc, final_loss, diverged,
-        seconds, or a function of a :class:`RunResult` returning a number.
+        seconds, cpu_seconds, or a function of a :class:`RunResult` returning a number.
         """
         if callable(name):
             fn = name

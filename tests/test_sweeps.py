@@ -91,7 +91,7 @@ def test_result_fields_are_consistent(serial):
     assert r.train_acc_history.shape == r.val_acc_history.shape == (2,)
     assert r.best_val_acc == r.val_acc_history.max()
     assert r.final_loss == pytest.approx(r.loss_history.mean(), rel=1e-12)  # last 100 = all 2
-    assert 0.0 <= r.best_train_acc <= 1.0 and r.seconds > 0
+    assert 0.0 <= r.best_train_acc <= 1.0 and r.seconds > 0 and r.cpu_seconds > 0
 
 
 def test_seeds_differ_and_global_rng_is_untouched(serial):
