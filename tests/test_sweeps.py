@@ -118,9 +118,17 @@ def test_dask_executor_matches_serial(serial):
     assert_same_sweep(serial, res)
 
 
-def test_process_pool_from_a_jupyter_kernel(serial, tmp_path):
+def test_process_pool_from_a_jupyter_kernel(serial, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
+    # A kernel spec of our own, so the kernel is this interpreter whatever other
+    # "python3" kernels the machine has installed.
+    spec_dir = tmp_path / "kernels" / "normcore-test"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "normcore test", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
     code = f"""
 import json
 from normcore.sweeps import RunConfig, run_sweep
@@ -129,7 +137,7 @@ res = run_sweep({GRID!r}, RunConfig(**json.loads({json.dumps(dataclasses.asdict(
 print(json.dumps([r.loss_history.tolist() for r in res.runs]))
 """
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="normcore-test",
                             resources={"metadata": {"path": str(ROOT)}}).execute()
     out = nb.cells[0].outputs
     text = "".join(o.get("text", "") for o in out if o.get("name") == "stdout")

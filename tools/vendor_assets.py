@@ -268,6 +268,10 @@ def vendor(out: Path = DEFAULT_OUT, npm: str = "npm", force: bool = False) -> st
     if not force and stamp == wanted_stamp("npm"):
         return "current"
     out.parent.mkdir(parents=True, exist_ok=True)
+    # A run killed outright (no `finally`) leaves its staging folder behind, and
+    # html_extra_path would publish it: sweep such leftovers first.
+    for stale in out.parent.glob(f".{out.name}.*"):
+        shutil.rmtree(stale, ignore_errors=True)
     # A dot-named staging folder beside the target: same file system for the rename.
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-"))
     staging.chmod(0o755)  # mkdtemp's 0700 would survive the rename
