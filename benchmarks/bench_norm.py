@@ -11,10 +11,11 @@ last at least ``--min-time`` seconds, so allocation and timer noise average out.
 
 If ``torch`` is importable (it is not a normcore dependency), its CPU kernels
 (``native_batch_norm``/``native_layer_norm`` and their backward kernels, called
-directly, without autograd's bookkeeping) are timed on one thread, interleaved
-repeat by repeat with ours, so both see the same machine load, and the table
-shows ours / torch. One thread because NumPy's elementwise kernels use one, and
-on a shared machine a multi-threaded torch swings with the neighbours' load.
+directly, without autograd's bookkeeping) are timed on one thread, each right
+after ours, so both see the same machine load; the table shows ours / torch as
+the median of the per-repeat ratios (the graph / closed-form speedup likewise).
+One thread because NumPy's elementwise kernels use one, and on a shared machine
+a multi-threaded torch swings with the neighbours' load.
 """
 
 from __future__ import annotations
@@ -117,14 +118,23 @@ def calls_per_repeat(fn, min_time: float) -> int:
     return max(1, int(np.ceil(min_time / t)))
 
 
-def median_times(impls: dict, repeats: int, min_time: float) -> dict:
-    """Median seconds per call for each callable, the callables interleaved per repeat."""
+def time_interleaved(impls: dict, repeats: int, min_time: float) -> dict:
+    """Seconds per call of each callable, one sample per repeat, callables interleaved."""
     numbers = {k: calls_per_repeat(fn, min_time) for k, fn in impls.items()}
     samples = {k: [] for k in impls}
     for _ in range(repeats):
         for k, fn in impls.items():
             samples[k].append(timeit.Timer(fn).timeit(numbers[k]) / numbers[k])
-    return {k: statistics.median(v) for k, v in samples.items()}
+    return samples
+
+
+def paired_ratio(a: list, b: list) -> float:
+    """Median of the per-repeat ratios a[i] / b[i].
+
+    Samples of one repeat ran back to back, so they saw the same load from
+    other processes; their ratio cancels it better than a ratio of medians.
+    """
+    return statistics.median(x / y for x, y in zip(a, b))
 
 
 def main() -> None:
@@ -171,14 +181,16 @@ def main() -> None:
                 impls["np", k] = fn
                 if k in theirs:
                     impls["torch", k] = theirs[k]
-            t = median_times(impls, args.repeats, args.min_time)
+            samples = time_interleaved(impls, args.repeats, args.min_time)
+            t = {k: statistics.median(v) for k, v in samples.items()}
             for name in ours:
                 row = f"{str(shape):>12} {np.dtype(dtype).name:>8} {name:<20} {t['np', name] * 1e6:>10.1f}"
                 if ("torch", name) in t:
-                    row += f" {t['torch', name] * 1e6:>10.1f} {t['np', name] / t['torch', name]:>10.2f}"
+                    ratio = paired_ratio(samples["np", name], samples["torch", name])
+                    row += f" {t['torch', name] * 1e6:>10.1f} {ratio:>10.2f}"
                 print(row)
             speedups.append((shape, np.dtype(dtype).name,
-                             t["np", "BN backward graph"] / t["np", "BN backward closed"]))
+                             paired_ratio(samples["np", "BN backward graph"], samples["np", "BN backward closed"])))
     print("\nBN backward, graph time / closed-form time:")
     for shape, dtype, s in speedups:
         print(f"{str(shape):>12} {dtype:>8} {s:6.2f}x")

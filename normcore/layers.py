@@ -16,7 +16,7 @@ import numpy as np
 from normcore.validation import check_array, check_choice, check_labels, check_real
 
 __all__ = [
-    "AffineCache", "DropoutCache",
+    "AffineCache", "ReluCache", "DropoutCache",
     "affine_forward", "affine_backward", "relu_forward", "relu_backward",
     "softmax_loss", "dropout_forward", "dropout_backward",
 ]
@@ -28,6 +28,12 @@ class AffineCache(NamedTuple):
     x: np.ndarray
     w: np.ndarray
     b: np.ndarray
+
+
+class ReluCache(NamedTuple):
+    """What :func:`relu_backward` needs: the forward input."""
+
+    x: np.ndarray
 
 
 class DropoutCache(NamedTuple):
@@ -101,7 +107,7 @@ def affine_backward(dout: np.ndarray, cache: AffineCache) -> tuple[np.ndarray, n
     return dx, dw, db
 
 
-def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def relu_forward(x: np.ndarray) -> tuple[np.ndarray, ReluCache]:
     """Rectified linear unit ``max(0, x)``, elementwise.
 
     Parameters
@@ -111,32 +117,30 @@ def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Returns
     -------
     out : ndarray, same shape as x
-    cache : ndarray
-        ``x`` itself (the assignment's cache).
+    cache : ReluCache
     """
     check_array("x", x)
-    return np.maximum(x, 0), x
+    return np.maximum(x, 0), ReluCache(x)
 
 
-def relu_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
+def relu_backward(dout: np.ndarray, cache: ReluCache) -> np.ndarray:
     """Backward pass of :func:`relu_forward`: pass ``dout`` where ``x > 0``.
 
     Parameters
     ----------
     dout : ndarray, same shape as x
-    cache : ndarray
-        The forward input ``x``.
+    cache : ReluCache
 
     Returns
     -------
     dx : ndarray, same shape as x
     """
-    x = cache
+    x = cache.x
     check_array("dout", dout)
     if dout.shape != x.shape:
         raise ValueError(f"dout must have shape {x.shape}, got {dout.shape}")
     # At x == 0 the subgradient 0 is chosen, as in the assignment.
-    return np.where(x > 0, dout, 0).astype(dout.dtype, copy=False)
+    return np.where(x > 0, dout, 0)
 
 
 def softmax_loss(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
