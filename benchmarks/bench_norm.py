@@ -111,6 +111,19 @@ def torch_ops(x, gamma, beta, dout):
     }
 
 
+def check_agreement(ours: dict, theirs: dict, dtype) -> None:
+    """Refuse to time torch kernels that compute something other than ours."""
+    # Float32 results differ by summation order: ~1e-4 relative on
+    # 1024-term reductions of values ~10; float64 by ~1e-12.
+    rtol, atol = (1e-3, 1e-3) if dtype == np.float32 else (1e-9, 1e-9)
+    for name, fn in theirs.items():
+        a, b = ours[name](), fn()
+        # Forward: (out, cache) vs (out, mean, invstd); backward: (dx, dgamma, dbeta) in both.
+        n = 1 if name.endswith("forward") else 3
+        for mine, other in zip(a[:n], b[:n]):
+            np.testing.assert_allclose(mine, other.numpy(), rtol=rtol, atol=atol, err_msg=name)
+
+
 def calls_per_repeat(fn, min_time: float) -> int:
     """Smallest 1, 2, 5, 10, 20, ... calls that take at least ``min_time`` seconds."""
     number, _ = timeit.Timer(fn).autorange()
@@ -174,6 +187,7 @@ def main() -> None:
             dout = rng.standard_normal(shape).astype(dtype)
             ours = numpy_ops(x, gamma, beta, dout)
             theirs = torch_ops(x, gamma, beta, dout) if use_torch else {}
+            check_agreement(ours, theirs, dtype)
             # Ours and torch's version of an operation run back to back, so a burst of
             # load from other processes hits both sides of a ratio alike.
             impls = {}
