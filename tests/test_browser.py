@@ -35,6 +35,11 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # the browser fixture reports the missing package
+    PlaywrightTimeout = TimeoutError
+
 ROOT = Path(__file__).resolve().parent.parent
 BOOK_ROOT = Path(os.environ.get("NORMCORE_BOOK_ROOT", ROOT))
 HTML = BOOK_ROOT / "_build" / "html"
@@ -158,24 +163,35 @@ def is_local(url: str) -> bool:
     return parsed.scheme in ("data", "blob", "about") or parsed.hostname == "127.0.0.1"
 
 
-def visible_frame(page, handle) -> str | None:
+_SHOWN_IMAGES = """(h) => {
+    const box = h.closest('.widget-vbox');
+    return box ? Array.from(box.querySelectorAll('img')).filter(
+        img => img.offsetParent !== null && img.getBoundingClientRect().width > 0) : [];
+}"""
+
+
+def visible_frame(page, handle) -> str:
     """SHA-256 of the bytes of the one visible image in the slider's widget box.
 
     The widget manager shows each PNG through its own ``blob:`` URL, so distinct
     URLs prove nothing; the image content must differ.
     """
-    return handle.evaluate("""async (h) => {
-        const box = h.closest('.widget-vbox');
-        if (!box) return 'slider outside a widget box';
-        const shown = Array.from(box.querySelectorAll('img'))
-            .filter(img => img.offsetParent !== null && img.getBoundingClientRect().width > 0);
-        if (shown.length !== 1) return `${shown.length} visible images`;
-        if (!shown[0].complete || shown[0].naturalWidth === 0) return 'image not decoded';
-        const bytes = await (await fetch(shown[0].src)).arrayBuffer();
+    try:
+        # Right after a switch the new frame may not be laid out yet.
+        page.wait_for_function(f"(h) => ({_SHOWN_IMAGES})(h).length === 1", arg=handle,
+                               timeout=5_000)
+    except PlaywrightTimeout:
+        n = handle.evaluate(f"(h) => ({_SHOWN_IMAGES})(h).length")
+        return f"{n} visible images"
+    return handle.evaluate(f"""async (h) => {{
+        const img = ({_SHOWN_IMAGES})(h)[0];
+        await img.decode().catch(() => null);
+        if (img.naturalWidth === 0) return 'image not decoded';
+        const bytes = await (await fetch(img.src)).arrayBuffer();
         const digest = await crypto.subtle.digest('SHA-256', bytes);
         return 'sha256:' + Array.from(new Uint8Array(digest))
             .map(b => b.toString(16).padStart(2, '0')).join('');
-    }""")
+    }}""")
 
 
 def move_through(page, handle) -> list[tuple[str, str | None]]:
@@ -236,15 +252,15 @@ def test_chapter_in_browser(docname, server, browser):
             assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
         sliders = []
         if n_widget_views:
-            page.wait_for_selector(".widget-slider .noUi-handle", timeout=RENDER_TIMEOUT_MS)
+            # The widget manager puts each view into a div.widget-subarea it inserts.
             page.wait_for_function(
-                "() => document.querySelectorAll('.widget-vbox img').length > 0",
-                timeout=RENDER_TIMEOUT_MS)
+                "(n) => document.querySelectorAll('.widget-subarea > *').length >= n",
+                arg=n_widget_views, timeout=RENDER_TIMEOUT_MS)
             sliders = page.locator(".widget-slider .noUi-handle").element_handles()
-        if docname in WIDGET_CHAPTERS and PAGES:
+            assert sliders, ("the page has widget output but no slider (a progress bar saved "
+                             "as a widget? chapters should pass progress=False)")
+        if docname in WIDGET_CHAPTERS:
             assert n_widget_views, f"{docname} should show sliders but has no widget output"
-        if n_widget_views:
-            assert sliders, "the page has widget views but no slider rendered"
         for k, handle in enumerate(sliders):
             handle.scroll_into_view_if_needed()
             seen = move_through(page, handle)
