@@ -507,11 +507,16 @@ def _worker_count() -> int:
 
 
 def _default_pool(n_jobs: int) -> cf.ProcessPoolExecutor:
-    # Not fork: forking a Jupyter kernel (threads, open sockets) can deadlock.
-    # The forkserver starts a clean interpreter once and forks workers from it;
-    # preloading this module there makes each worker start in milliseconds.
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
+    """A process pool over the CPU cores, started the fastest way that is safe here."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        # fork: no new interpreter, and the data this process loaded comes along.
+        # Safe only while no other thread can hold a lock at the moment of the
+        # fork (the child would deadlock on it); macOS libraries break under fork.
+        ctx = multiprocessing.get_context("fork")
+    elif "forkserver" in multiprocessing.get_all_start_methods():
+        # A Jupyter kernel always runs several threads. The forkserver starts one
+        # clean interpreter and forks the workers from it; preloading this module
+        # there makes each worker start in milliseconds.
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["normcore.sweeps"])
     else:
@@ -579,32 +584,35 @@ def run_sweep(grid: Mapping[str, Sequence[Any]], base: RunConfig | None = None,
 
     from tqdm.auto import tqdm  # here, so importing normcore.sweeps stays cheap
 
-    with tqdm(total=len(configs), initial=len(configs) - len(todo), desc="sweep", unit="run",
-              disable=not progress) as bar:
-        def finish(i: int, result_json: dict) -> None:
-            results[i] = RunResult.from_json(result_json)
-            stats["trained"] += 1
-            if directory is not None:
-                try:
-                    _write_entry(_entry_path(directory, keys[i]), keys[i], result_json)
-                except OSError as err:
-                    warnings.warn(f"could not write the sweep cache in {directory}: {err}",
-                                  stacklevel=3)
-            bar.update()
+    serial = executor == "serial" or (executor is None and (len(todo) <= 1 or _worker_count() == 1))
+    pool, futures = None, {}
+    if not serial:
+        pool = _default_pool(len(todo)) if executor is None else executor
+        # Submitting starts the workers: with fork, before tqdm starts its monitor thread.
+        futures = {pool.submit(_train_in_worker, configs[i]): i for i in todo}
+    try:
+        with tqdm(total=len(configs), initial=len(configs) - len(todo), desc="sweep",
+                  unit="run", disable=not progress) as bar:
+            def finish(i: int, result_json: dict) -> None:
+                results[i] = RunResult.from_json(result_json)
+                stats["trained"] += 1
+                if directory is not None:
+                    try:
+                        _write_entry(_entry_path(directory, keys[i]), keys[i], result_json)
+                    except OSError as err:
+                        warnings.warn(f"could not write the sweep cache in {directory}: {err}",
+                                      stacklevel=4)
+                bar.update()
 
-        serial = executor == "serial" or (executor is None and (len(todo) <= 1 or _worker_count() == 1))
-        if serial:
-            for i in todo:
-                finish(i, train_run(configs[i]).to_json())
-        else:
-            pool = _default_pool(len(todo)) if executor is None else executor
-            try:
-                futures = {pool.submit(_train_in_worker, configs[i]): i for i in todo}
+            if serial:
+                for i in todo:
+                    finish(i, train_run(configs[i]).to_json())
+            else:
                 for fut in cf.as_completed(futures):
                     finish(futures[fut], fut.result())
-            finally:
-                if executor is None:
-                    pool.shutdown(cancel_futures=True)
+    finally:
+        if executor is None and pool is not None:
+            pool.shutdown(cancel_futures=True)
     return SweepResult(axes, seeds, results, stats)
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +107,17 @@ def test_seeds_differ_and_global_rng_is_untouched(serial):
 def test_process_pool_matches_serial(serial):
     pooled = run_sweep(GRID, BASE, seeds=SEEDS, executor=None, cache=False, progress=False)
     assert_same_sweep(serial, pooled)
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_any_process_executor_matches_serial(serial, method):
+    # The default pool forks when this process has one thread; a notebook kernel
+    # gets the forkserver. Both fresh-interpreter start methods must agree too.
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"{method} is not available on this platform")
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context(method)) as pool:
+        res = run_sweep(GRID, BASE, seeds=SEEDS, executor=pool, cache=False, progress=False)
+    assert_same_sweep(serial, res)
 
 
 def test_dask_executor_matches_serial(serial):
