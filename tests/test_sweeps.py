@@ -33,7 +33,8 @@ def assert_same_run(a: RunResult, b: RunResult) -> None:
         # Exact equality: the runs must be reproducible to the bit, not approximately.
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
     for field in ("best_val_acc", "best_train_acc", "final_loss", "diverged"):
-        assert getattr(a, field) == getattr(b, field), field
+        # array_equal with equal_nan: a diverged run's final loss is NaN in both.
+        assert np.array_equal(getattr(a, field), getattr(b, field), equal_nan=True), field
 
 
 def assert_same_sweep(a, b) -> None:
@@ -171,6 +172,18 @@ def test_cached_rerun_trains_nothing(serial, counted, tmp_path):
     run_sweep({**GRID, "weight_scale": [1e-2, 1e-1, 1.0]}, BASE, seeds=SEEDS, executor="serial",
               cache=tmp_path, progress=False)
     assert len(counted) == 8 + 4
+
+
+def test_diverged_run_survives_the_cache(counted, tmp_path):
+    # SGD at learning rate 1e3 from weights of scale 1 overflows within a few steps.
+    wild = dataclasses.replace(BASE, update_rule="sgd", learning_rate=1e3, weight_scale=1.0,
+                               num_epochs=3)
+    fresh = run_sweep({}, wild, executor="serial", cache=tmp_path, progress=False).runs[0]
+    assert fresh.diverged and not np.isfinite(fresh.loss_history[-1])
+    assert np.isnan(fresh.final_loss)
+    again = run_sweep({}, wild, executor="serial", cache=tmp_path, progress=False)
+    assert again.stats["cached"] == 1 and len(counted) == 1
+    assert_same_run(fresh, again.runs[0])
 
 
 def test_cache_key_changes_with_config_and_code(counted, tmp_path, monkeypatch):
