@@ -129,7 +129,9 @@ def _frame(make_figure: Callable[..., Figure], args: tuple, dpi: int) -> widgets
     if not isinstance(fig, Figure):
         raise TypeError(f"make_figure must return a matplotlib Figure, got {type(fig).__name__} "
                         f"for {args!r}")
-    return widgets.Image(value=figure_png(fig, dpi), format="png")
+    # Shrinks with a narrow page (phones, side-by-side windows), never stretches.
+    return widgets.Image(value=figure_png(fig, dpi), format="png",
+                         layout=widgets.Layout(max_width="100%", height="auto"))
 
 
 def _slider(labels: list[str], values: list, description: str) -> widgets.SelectionSlider:
