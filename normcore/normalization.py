@@ -223,9 +223,10 @@ def _bn_forward(x, gamma_b, beta_b, bn_param, axis):
     check_shape("bn_param['running_var']", running_var, (C,))
 
     if mode == "train":
-        mu = x.mean(axis=axis, keepdims=True)
+        m = x.size // C  # values per feature: N, or N*H*W for images
+        mu = x.sum(axis=axis, keepdims=True) / m
         xmu = x - mu
-        var = _channel_sum_of_products(xmu, xmu).reshape(mu.shape) / (x.size // C)
+        var = _channel_sum_of_products(xmu, xmu).reshape(mu.shape) / m
         # The assignment's convention: biased batch variance, eps not included.
         bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mu.reshape(C)
         bn_param["running_var"] = momentum * running_var + (1 - momentum) * var.reshape(C)
