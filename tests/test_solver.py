@@ -87,6 +87,23 @@ def test_histories_lr_decay_and_best_params():
     assert solver.check_accuracy(data["X_val"], data["y_val"]) == solver.best_val_acc
 
 
+def test_best_model_keeps_the_running_statistics_it_was_scored_with():
+    # Random labels: validation accuracy wanders, so the best check is not the
+    # last one (asserted below, or the test would prove nothing), and the final
+    # running statistics differ from the best model's.
+    data = _data(n_train=50, n_val=200, seed=3)
+    model = _model(weight_scale=0.1, normalization="batchnorm")
+    solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 5e-3},
+                    batch_size=10, num_epochs=8, verbose=False, seed=2)
+    solver.train()
+    assert int(np.argmax(solver.val_acc_history)) != len(solver.val_acc_history) - 1
+    for param, saved in zip(model.bn_params, solver.best_running_stats, strict=True):
+        np.testing.assert_array_equal(param["running_mean"], saved["running_mean"])
+        np.testing.assert_array_equal(param["running_var"], saved["running_var"])
+    # The returned model scores exactly what the best check measured.
+    assert solver.check_accuracy(data["X_val"], data["y_val"]) == solver.best_val_acc
+
+
 def test_update_rule_may_be_a_callable():
     runs = []
     for rule in ("rmsprop", optim.rmsprop):
