@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from normcore.data import DATASETS, load_dataset
 from normcore.fc_net import FullyConnectedNet
@@ -273,7 +274,12 @@ def train_run(config: RunConfig) -> RunResult:
                     lr_decay=config.lr_decay, batch_size=config.batch_size,
                     num_epochs=config.num_epochs, verbose=False, seed=solver_rng)
     start, cpu_start = time.perf_counter(), time.process_time()
-    solver.train()
+    # One BLAS thread per run: the pool already puts a run on every core, so more
+    # threads only oversubscribe them (a width-256 run took 10x longer with two
+    # runs each spawning threads), and a fixed thread count keeps the summation
+    # order, hence the result, the same in every process.
+    with threadpool_limits(limits=1, user_api="blas"):
+        solver.train()
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     # float() of a float32 is exact, so these equal what the cache's JSON round-trips.
     loss = np.array([float(v) for v in solver.loss_history], dtype=np.float64)
