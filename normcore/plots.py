@@ -33,7 +33,7 @@ import matplotlib.pyplot  # noqa: F401  (imported for that side effect only)
 
 from normcore.validation import check_positive_int
 
-__all__ = ["OKABE_ITO", "STYLE", "style", "color_for", "plot_histories", "plot_metric_vs_param"]
+__all__ = ["OKABE_ITO", "METHOD_COLORS", "STYLE", "style", "color_for", "plot_histories", "plot_metric_vs_param"]
 
 # Okabe & Ito (2008), "Color Universal Design"; black last, it reads as "reference".
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7",
@@ -64,9 +64,45 @@ def style() -> Iterator[None]:
         yield
 
 
-def color_for(i: int) -> str:
-    """The ``i``-th colour of the palette (cycling), for figures drawn by hand."""
-    return OKABE_ITO[i % len(OKABE_ITO)]
+# One colour per normalization method, the same in every chapter, so a reader
+# who learned "blue is batch norm" in one figure can trust it in the next.
+METHOD_COLORS = {
+    "batch norm": "#0072B2",      # blue
+    "layer norm": "#D55E00",      # vermillion
+    "group norm": "#009E73",      # green
+    "instance norm": "#CC79A7",   # reddish purple
+    "no norm": "#000000",         # black: the reference
+}
+_METHOD_ALIASES = {
+    "batchnorm": "batch norm", "bn": "batch norm", "spatial batch norm": "batch norm",
+    "spatial batchnorm": "batch norm", "batch normalization": "batch norm",
+    "layernorm": "layer norm", "ln": "layer norm", "layer normalization": "layer norm",
+    "groupnorm": "group norm", "gn": "group norm", "group normalization": "group norm",
+    "instancenorm": "instance norm", "in": "instance norm",
+    "instance normalization": "instance norm",
+    "none": "no norm", "no normalization": "no norm", "baseline": "no norm",
+    "without normalization": "no norm", "no norm": "no norm",
+}
+_OTHER_COLORS = tuple(c for c in OKABE_ITO if c not in METHOD_COLORS.values())
+
+
+def color_for(key: int | str | None, index: int = 0) -> str:
+    """A palette colour for a curve.
+
+    A normalization method's name (``"batchnorm"``, ``"batch norm"``, ``None``,
+    ``"layer norm"``, ...) always gets that method's colour (:data:`METHOD_COLORS`);
+    an int, or any other label, gets the ``index``-th (or ``key``-th) of the
+    remaining colours, cycling.
+    """
+    if key is None or isinstance(key, str):
+        name = "none" if key is None else key.strip().lower()
+        method = name if name in METHOD_COLORS else _METHOD_ALIASES.get(name)
+        if method:
+            return METHOD_COLORS[method]
+        return _OTHER_COLORS[index % len(_OTHER_COLORS)]
+    if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+        return _OTHER_COLORS[int(key) % len(_OTHER_COLORS)]
+    raise TypeError(f"key must be an int, a label string or None, got {type(key).__name__}")
 
 
 def _as_runs(label: str, value: Any) -> list:
@@ -126,7 +162,7 @@ def plot_histories(runs_by_label: Mapping[str, Any], title: str | None = None,
         ax_loss, ax_train, ax_val = fig.subplots(1, 3)
         loss_top = 0.0
         for i, (label, runs) in enumerate(groups.items()):
-            color = color_for(i)
+            color = color_for(label, i)
             for j, run in enumerate(runs):
                 loss = np.asarray(run.loss_history, dtype=float)
                 it = np.arange(1, len(loss) + 1)
@@ -229,7 +265,7 @@ def plot_metric_vs_param(param_values: Sequence[float] | np.ndarray,
         else:
             fig = ax.figure
         for i, (label, m) in enumerate(curves.items()):
-            color = color_for(i)
+            color = color_for(str(label), i)
             with np.errstate(all="ignore"), _quiet_all_nan():
                 mean = np.nanmean(m, axis=1)
                 lo, hi = np.nanmin(m, axis=1), np.nanmax(m, axis=1)

@@ -10,7 +10,7 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from normcore.plots import OKABE_ITO, plot_histories, plot_metric_vs_param
+from normcore.plots import METHOD_COLORS, OKABE_ITO, color_for, plot_histories, plot_metric_vs_param
 
 
 def fake_run(scale: float, iters: int = 120, epochs: int = 6):
@@ -39,9 +39,10 @@ def test_histories_three_labelled_panels():
     # One legend entry per label, not per seed.
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
     assert texts == ["batchnorm", "none"]
-    # Each label's lines share its palette colour, in palette order.
+    # Each method keeps its own colour whatever the legend order, so figures in
+    # different chapters agree.
     colors = {to_hex(l.get_color()) for l in val.get_lines()}
-    assert colors == {OKABE_ITO[0].lower(), OKABE_ITO[1].lower()}
+    assert colors == {METHOD_COLORS["batch norm"].lower(), METHOD_COLORS["no norm"].lower()}
     # Seven accuracy points per run, at epochs 0..6.
     np.testing.assert_array_equal(val.get_lines()[0].get_xdata(), np.arange(7))
     assert not legend_inside_axes(fig)
@@ -93,3 +94,17 @@ def test_library_never_leaves_pyplot_figures_open():
     plot_histories({"a": fake_run(1.0)})
     plot_metric_vs_param([1, 2], {"a": np.ones(2)}, "x", "y")
     assert plt.get_fignums() == before
+
+
+def test_method_colours_do_not_depend_on_order_or_spelling():
+    for spelling in ("batchnorm", "Batch norm", "BN", "spatial batch norm"):
+        assert color_for(spelling, index=5) == METHOD_COLORS["batch norm"]
+    assert color_for(None) == color_for("none") == color_for("no normalization") == METHOD_COLORS["no norm"]
+    assert color_for("layernorm") != color_for("batchnorm")
+    # Other labels cycle through the colours no method uses, so they never
+    # masquerade as a method.
+    others = {color_for("lr 1e-3", i) for i in range(3)}
+    assert len(others) == 3 and not others & set(METHOD_COLORS.values())
+    assert color_for(0) in OKABE_ITO
+    with pytest.raises(TypeError, match="key"):
+        color_for(1.5)
