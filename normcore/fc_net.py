@@ -38,11 +38,29 @@ from normcore.validation import (
 __all__ = ["FullyConnectedNet"]
 
 
-class _HiddenLayerCache(NamedTuple):
+class HiddenLayerCache(NamedTuple):
     """One hidden layer's caches: its affine-[norm]-ReLU block and its dropout."""
 
     block: Any
     dropout: Any  # None when the network has no dropout
+
+    @property
+    def affine_out(self) -> np.ndarray:
+        """The affine layer's output, shape (N, H): what the normalization sees."""
+        norm = getattr(self.block, "norm", None)
+        return self.block.relu.x if norm is None else norm.x
+
+    @property
+    def relu_in(self) -> np.ndarray:
+        """The ReLU's input, shape (N, H): the affine output, normalized if the layer normalizes."""
+        return self.block.relu.x
+
+
+class ForwardCache(NamedTuple):
+    """Every layer's cache from :meth:`FullyConnectedNet.forward`."""
+
+    hidden: list  # of HiddenLayerCache, one per hidden layer
+    output: Any   # the last affine layer's cache
 
 
 class FullyConnectedNet:
@@ -173,6 +191,55 @@ class FullyConnectedNet:
         if y is not None:
             check_labels("y", y, X.shape[0], self.num_classes)
         mode = "test" if y is None else "train"
+        scores, cache = self._forward(X, mode)
+        if mode == "test":
+            return scores
+
+        L = self.num_layers
+        loss, dscores = softmax_loss(scores, y)
+        weights = [self.params[f"W{i}"] for i in range(1, L + 1)]
+        loss += 0.5 * self.reg * sum(float(np.vdot(W, W)) for W in weights)
+
+        grads = {}
+        dhidden, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, cache.output)
+        for i in range(L - 1, 0, -1):
+            layer = cache.hidden[i - 1]
+            if self.use_dropout:
+                dhidden = dropout_backward(dhidden, layer.dropout)
+            if self.normalization is None:
+                dhidden, grads[f"W{i}"], grads[f"b{i}"] = affine_relu_backward(dhidden, layer.block)
+            else:
+                (dhidden, grads[f"W{i}"], grads[f"b{i}"],
+                 grads[f"gamma{i}"], grads[f"beta{i}"]) = affine_norm_relu_backward(dhidden, layer.block)
+        if self.reg:
+            for i, W in enumerate(weights, start=1):
+                grads[f"W{i}"] = grads[f"W{i}"] + self.reg * W
+        return loss, grads
+
+    def forward(self, X, mode="test"):
+        """The forward pass alone: class scores and every layer's cache.
+
+        :meth:`loss` runs this and backpropagates; the caches let a reader look
+        inside the network (``cache.hidden[l].affine_out``, ``.relu_in``).
+
+        Parameters
+        ----------
+        X : ndarray of floats, shape (N, d_1, ..., d_k)
+        mode : {"test", "train"}
+            In "train" mode batch norm normalizes with the batch's own statistics
+            (and updates its running averages, as a training step would) and
+            dropout is on; "test" mode is what ``loss(X)`` computes.
+
+        Returns
+        -------
+        scores : ndarray, shape (N, num_classes)
+        cache : ForwardCache
+        """
+        X = self._check_inputs(X)
+        check_choice("mode", mode, ("train", "test"))
+        return self._forward(X, mode)
+
+    def _forward(self, X, mode):
         if self.use_dropout:
             self.dropout_param["mode"] = mode
         for norm_param in self.bn_params:
@@ -190,32 +257,10 @@ class FullyConnectedNet:
             dropout_cache = None
             if self.use_dropout:
                 hidden, dropout_cache = dropout_forward(hidden, self._dropout_param_for_call())
-            caches.append(_HiddenLayerCache(block_cache, dropout_cache))
+            caches.append(HiddenLayerCache(block_cache, dropout_cache))
         L = self.num_layers
         scores, last_cache = affine_forward(hidden, self.params[f"W{L}"], self.params[f"b{L}"])
-
-        if mode == "test":
-            return scores
-
-        loss, dscores = softmax_loss(scores, y)
-        weights = [self.params[f"W{i}"] for i in range(1, L + 1)]
-        loss += 0.5 * self.reg * sum(float(np.vdot(W, W)) for W in weights)
-
-        grads = {}
-        dhidden, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, last_cache)
-        for i in range(L - 1, 0, -1):
-            cache = caches[i - 1]
-            if self.use_dropout:
-                dhidden = dropout_backward(dhidden, cache.dropout)
-            if self.normalization is None:
-                dhidden, grads[f"W{i}"], grads[f"b{i}"] = affine_relu_backward(dhidden, cache.block)
-            else:
-                (dhidden, grads[f"W{i}"], grads[f"b{i}"],
-                 grads[f"gamma{i}"], grads[f"beta{i}"]) = affine_norm_relu_backward(dhidden, cache.block)
-        if self.reg:
-            for i, W in enumerate(weights, start=1):
-                grads[f"W{i}"] = grads[f"W{i}"] + self.reg * W
-        return loss, grads
+        return scores, ForwardCache(caches, last_cache)
 
     def _dropout_param_for_call(self):
         # Unseeded dropout draws its masks from the global RNG. A network built

@@ -276,3 +276,26 @@ def test_bad_loss_arguments_are_named(make_X, make_y, error, name):
     model = FullyConnectedNet([10], input_dim=D, num_classes=C)
     with pytest.raises(error, match=name):
         model.loss(make_X(), make_y())
+
+
+def test_forward_exposes_each_layers_activations():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((64, 12))
+    model = FullyConnectedNet([20, 30], input_dim=12, num_classes=4, normalization="batchnorm",
+                              weight_scale=0.3, dtype=np.float64, rng=np.random.default_rng(1))
+    scores, cache = model.forward(X)
+    # Test mode is exactly what loss(X) computes.
+    np.testing.assert_array_equal(scores, model.loss(X))
+    assert len(cache.hidden) == 2
+    scores, cache = model.forward(X, mode="train")
+    for layer, width in zip(cache.hidden, (20, 30)):
+        assert layer.affine_out.shape == layer.relu_in.shape == (64, width)
+        # Train mode normalizes with the batch's statistics, and gamma = 1,
+        # beta = 0 at initialization: each unit's ReLU input has mean 0, std 1
+        # (up to eps = 1e-5 in the variance: tolerance 1e-4).
+        np.testing.assert_allclose(layer.relu_in.mean(axis=0), 0, atol=1e-10)
+        np.testing.assert_allclose(layer.relu_in.std(axis=0), 1, atol=1e-4)
+    # The first layer's affine output is X @ W1 + b1.
+    np.testing.assert_allclose(cache.hidden[0].affine_out, X @ model.params["W1"] + model.params["b1"])
+    with pytest.raises(ValueError, match="mode"):
+        model.forward(X, mode="eval")
