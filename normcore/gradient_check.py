@@ -40,6 +40,23 @@ def _check_h(h) -> float:
     return check_real("h", h, 0.0, low_open=True)
 
 
+def _evaluate_around(f, x: np.ndarray, ix: tuple, h: float, copy: bool = False):
+    """``(f(x + h e_ix), f(x - h e_ix))``, with ``x[ix]`` put back even if ``f`` raises.
+
+    ``copy`` copies array results: ``f`` may return a view of ``x`` or a buffer it
+    reuses on the next call.
+    """
+    old = x[ix]
+    try:
+        x[ix] = old + h
+        plus = np.array(f(x), copy=True) if copy else f(x)
+        x[ix] = old - h
+        minus = np.array(f(x), copy=True) if copy else f(x)
+    finally:
+        x[ix] = old
+    return plus, minus
+
+
 def eval_numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, verbose: bool = True,
                             h: float = 1e-5) -> np.ndarray:
     """Gradient of a scalar function ``f`` at ``x`` by centred differences.
@@ -64,21 +81,11 @@ def eval_numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, ver
     check_array("x", x)
     h = _check_h(h)
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
-    while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        try:
-            x[ix] = old + h
-            fxph = f(x)
-            x[ix] = old - h
-            fxmh = f(x)
-        finally:
-            x[ix] = old
+    for ix in np.ndindex(x.shape):  # C order, as the assignment's nditer loop
+        fxph, fxmh = _evaluate_around(f, x, ix, h)
         grad[ix] = (fxph - fxmh) / (2 * h)
         if verbose:
             print(ix, grad[ix])
-        it.iternext()
     return grad
 
 
@@ -105,22 +112,11 @@ def eval_numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.n
     check_array("df", df)
     h = _check_h(h)
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
-    while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        try:
-            x[ix] = old + h
-            # Copy: f may return a view of x or a buffer it reuses on the next call.
-            pos = np.array(f(x), copy=True)
-            x[ix] = old - h
-            neg = np.array(f(x), copy=True)
-        finally:
-            x[ix] = old
+    for ix in np.ndindex(x.shape):
+        pos, neg = _evaluate_around(f, x, ix, h, copy=True)
         if pos.shape != df.shape:
             raise ValueError(f"df must have the shape of f(x), {pos.shape}, got {df.shape}")
         grad[ix] = np.sum((pos - neg) * df) / (2 * h)
-        it.iternext()
     return grad
 
 
@@ -171,14 +167,7 @@ def grad_check_sparse(f: Callable[[np.ndarray], float], x: np.ndarray, analytic_
     errors = np.empty(num_checks)
     for i in range(num_checks):
         ix = draw()
-        old = x[ix]
-        try:
-            x[ix] = old + h
-            fxph = f(x)
-            x[ix] = old - h
-            fxmh = f(x)
-        finally:
-            x[ix] = old
+        fxph, fxmh = _evaluate_around(f, x, ix, h)
         numerical = (fxph - fxmh) / (2 * h)
         analytic = analytic_grad[ix]
         errors[i] = abs(numerical - analytic) / max(1e-8, abs(numerical) + abs(analytic))
