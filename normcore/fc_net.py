@@ -282,7 +282,7 @@ class FullyConnectedNet:
             raise ValueError(
                 f"X must have input_dim={self.input_dim} features per example, "
                 f"got shape {X.shape} ({features} features)")
-        if not np.issubdtype(X.dtype, np.floating):
+        if X.dtype.kind != "f":
             raise TypeError(f"X must have a floating dtype, got {X.dtype}")
         return X.astype(self.dtype, copy=False)
 
