@@ -326,7 +326,8 @@ def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache) -> tuple[np.ndar
         return _bn_backward_closed(dout, cache)
     _check_dout(dout, cache.x.shape)
     N = dout.shape[0]
-    xmu, var, std, ivar, xhat, gamma = cache.xmu, cache.var, cache.std, cache.ivar, cache.xhat, cache.gamma
+    xmu, var, std, ivar = cache.xmu, cache.var, cache.std, cache.ivar
+    xhat, gamma = cache.xhat, cache.gamma
 
     # out = gamma * xhat + beta
     dbeta = dout.sum(axis=0)
