@@ -300,7 +300,8 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     return _bn_forward(x, gamma.reshape(1, D), beta.reshape(1, D), bn_param, (0,))
 
 
-def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Batch-norm backward, one step per node of the computation graph.
 
     Each step takes the gradient arriving at one forward node (see
@@ -354,7 +355,8 @@ def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache) -> tuple[np.ndar
     return dx, dgamma, dbeta
 
 
-def batchnorm_backward_alt(dout: np.ndarray, cache: BatchNormCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def batchnorm_backward_alt(dout: np.ndarray, cache: BatchNormCache
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Batch-norm backward in closed form: the graph's steps simplified on paper.
 
     ``dx = gamma * ivar / N * (N * dout - dbeta - xhat * dgamma)``, computed in
