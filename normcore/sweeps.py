@@ -66,6 +66,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from normcore import blocks, optim
 from normcore.data import DATASETS, load_dataset
 from normcore.fc_net import FullyConnectedNet
 from normcore.solver import Solver
@@ -75,8 +76,9 @@ from normcore.validation import check_choice, check_positive_int, check_real
 __all__ = ["RunConfig", "RunResult", "SweepResult", "run_sweep", "train_run",
            "sweep_cache_dir", "clear_cache"]
 
-NORMALIZATIONS = (None, "batchnorm", "layernorm")
-UPDATE_RULES = ("sgd", "sgd_momentum", "rmsprop", "adam")
+# Derived from where the choices live, so a new norm or rule needs no edit here.
+NORMALIZATIONS = (None, *blocks.NORMALIZATIONS)
+UPDATE_RULES = tuple(optim.__all__)
 DTYPES = ("float32", "float64")
 METRICS = ("best_val_acc", "best_train_acc", "final_loss", "diverged", "seconds", "cpu_seconds")
 
