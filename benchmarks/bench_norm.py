@@ -15,7 +15,9 @@ directly, without autograd's bookkeeping) are timed on one thread, each right
 after ours, so both see the same machine load; the table shows ours / torch as
 the median of the per-repeat ratios (the graph / closed-form speedup likewise).
 One thread because NumPy's elementwise kernels use one, and on a shared machine
-a multi-threaded torch swings with the neighbours' load.
+a multi-threaded torch swings with the neighbours' load. NumPy's BLAS, which
+normcore uses for plain row and column sums, is held to one thread as well
+(threadpoolctl), so neither side gets a second core.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import statistics
 import timeit
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from normcore.normalization import (
     batchnorm_backward,
@@ -166,6 +169,7 @@ def main() -> None:
 
     print(f"numpy {np.__version__}, python {platform.python_version()}, {platform.machine()}, "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    print("numpy's BLAS: 1 thread")
     print(f"torch {torch.__version__}, 1 thread" if use_torch else "torch: not timed")
     print(f"median of {args.repeats} repeats, each >= {args.min_time * 1e3:.0f} ms; times in microseconds per call\n")
     header = f"{'shape':>12} {'dtype':>8} {'operation':<20} {'normcore':>10}"
@@ -195,7 +199,8 @@ def main() -> None:
                 impls["np", k] = fn
                 if k in theirs:
                     impls["torch", k] = theirs[k]
-            samples = time_interleaved(impls, args.repeats, args.min_time)
+            with threadpool_limits(limits=1):
+                samples = time_interleaved(impls, args.repeats, args.min_time)
             t = {k: statistics.median(v) for k, v in samples.items()}
             for name in ours:
                 row = f"{str(shape):>12} {np.dtype(dtype).name:>8} {name:<20} {t['np', name] * 1e6:>10.1f}"

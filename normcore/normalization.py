@@ -25,10 +25,11 @@ Batch norm additionally has :func:`batchnorm_backward`, a node-by-node walk
 back through the computation graph whose intermediates the cache names.
 
 Speed comes from touching each N*D array as few times as possible: sums of
-products are taken with ``np.einsum`` (no product array is formed), scale and
-shift are folded into per-feature vectors where the algebra allows, and the
-closed-form backward passes update their output buffer in place instead of
-allocating a new array per step.
+products are taken with ``np.einsum`` (no product array is formed), plain sums
+over the rows or columns of a matrix as a product with a vector of ones (BLAS),
+scale and shift are folded into per-feature vectors where the algebra allows,
+and the closed-form backward passes update their output buffer in place instead
+of allocating a new array per step.
 """
 
 from __future__ import annotations
@@ -124,6 +125,15 @@ class GroupNormCache(NamedTuple):
 # Shared pieces
 # --------------------------------------------------------------------------- #
 
+def _channel_sum(a: np.ndarray) -> np.ndarray:
+    """``a`` summed over every axis but axis 1 (the feature or channel axis): shape (C,)."""
+    if a.ndim == 2:
+        # BLAS sums the rows of an (N, D) array as ones @ a about twice as fast
+        # as a.sum(axis=0) (17 vs 30 us at 256x1024 float32), and no less accurately.
+        return np.ones(a.shape[0], dtype=a.dtype) @ a
+    return a.sum(axis=(0, 2, 3))
+
+
 def _channel_sum_of_products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``(a * b)`` summed over every axis but axis 1, without forming ``a * b``."""
     idx = "nchw"[:a.ndim]
@@ -133,13 +143,17 @@ def _channel_sum_of_products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _row_sum(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     """``a`` (or ``a * b``, without forming it) summed over the last axis, kept as size 1.
 
-    einsum's lane-wise vectorized sum was about three times faster than
+    Both run lane-wise vectorized sums, about three times faster than
     ``a.sum(axis=-1)`` on 1024-long rows, at some cost in rounding: for float32
     rows of 1024 values whose mean is 1000 standard deviations from zero, the
-    error of the mean was 2e-4 standard deviations (pairwise sum: 5e-5).
+    error of the mean was 1.7e-4 standard deviations through BLAS (einsum:
+    2.2e-4, pairwise sum: 8e-5).
     Immaterial in float64, where the gradient checks run.
     """
-    total = np.einsum("...j->...", a) if b is None else np.einsum("...j,...j->...", a, b)
+    if b is None:
+        total = a @ np.ones(a.shape[-1], dtype=a.dtype)  # BLAS: 15 vs einsum's 46 us at 256x1024
+    else:
+        total = np.einsum("...j,...j->...", a, b)
     return total[..., np.newaxis]
 
 
@@ -224,7 +238,7 @@ def _bn_forward(x, gamma_b, beta_b, bn_param, axis):
 
     if mode == "train":
         m = x.size // C  # values per feature: N, or N*H*W for images
-        mu = x.sum(axis=axis, keepdims=True) / m
+        mu = (_channel_sum(x) / m).reshape(gamma_b.shape)
         xmu = x - mu
         var = _channel_sum_of_products(xmu, xmu).reshape(mu.shape) / m
         # The assignment's convention: biased batch variance, eps not included.
@@ -247,7 +261,7 @@ def _bn_backward_closed(dout: np.ndarray, cache: BatchNormCache):
     """Closed-form batch-norm backward; dgamma and dbeta come back with shape (C,)."""
     _check_dout(dout, cache.x.shape)
     xmu, ivar, stat_shape = cache.xmu, cache.ivar, cache.ivar.shape
-    dbeta = dout.sum(axis=cache.axis)
+    dbeta = _channel_sum(dout)
     # sum(dout * xhat) = ivar * sum(dout * xmu): ivar is constant along the sum.
     dgamma = _channel_sum_of_products(dout, xmu) * ivar.reshape(-1)
     scale = cache.gamma * ivar
@@ -421,7 +435,7 @@ def layernorm_backward(dout: np.ndarray, cache: LayerNormCache) -> tuple[np.ndar
     dgamma, dbeta : ndarray, shape (D,)
     """
     _check_dout(dout, cache.x.shape)
-    dbeta = dout.sum(axis=0)
+    dbeta = _channel_sum(dout)
     dgamma = _channel_sum_of_products(dout, cache.xhat)
     dx = _standardize_rows_backward(dout * cache.gamma, cache.xhat, cache.ivar)
     return dx, dgamma, dbeta

@@ -75,7 +75,12 @@ def test_bn_test_mode_backward_matches_numerical_gradient():
             assert nc.rel_error(analytic, numerical) < 1e-8
 
 
-@pytest.mark.parametrize("seed", range(5))
+def norm_rel_error(a: np.ndarray, b: np.ndarray) -> float:
+    """||a - b|| / max(||a||, ||b||): how far apart two results are, as a whole."""
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b)))
+
+
+@pytest.mark.parametrize("seed", range(20))
 # Not N = 2: there xhat = +-1 and dx is a residue of cancellation (~eps / var),
 # whose relative error measures round-off, not the formulas.
 @pytest.mark.parametrize("shape", [(4, 5), (3, 1), (64, 3), (200, 50)])
@@ -89,8 +94,11 @@ def test_graph_and_closed_form_backward_agree(seed, shape):
     graph = nc.batchnorm_backward(dout, cache)
     closed = nc.batchnorm_backward_alt(dout, cache)
     # Same mathematics, different order of float64 operations: round-off only.
+    # Measured as a whole, not entry by entry (rel_error): an entry of dx that is
+    # itself a near-cancellation (dout ~ dbeta/N + xhat*dgamma/N) carries a large
+    # relative error while the arrays agree to round-off. Worst of 800 seeds: 1.6e-13.
     for g, c in zip(graph, closed):
-        assert nc.rel_error(g, c) < 1e-12
+        assert norm_rel_error(g, c) < 1e-12
 
 
 def test_cache_names_every_node():
