@@ -69,6 +69,7 @@ from threadpoolctl import threadpool_limits
 from normcore import blocks, optim
 from normcore.data import DATASETS, load_dataset
 from normcore.fc_net import FullyConnectedNet
+from normcore.seeds import seed_offset
 from normcore.solver import Solver
 from normcore.storage import atomic_writer, cache_dir
 from normcore.validation import check_choice, check_positive_int, check_real
@@ -545,7 +546,8 @@ def run_sweep(grid: Mapping[str, Sequence[Any]], base: RunConfig | None = None,
     base : RunConfig, optional
         The settings not in the grid (default ``RunConfig()``).
     seeds : sequence of int
-        Repetitions; each is a different, reproducible random draw.
+        Repetitions; each is a different, reproducible random draw. Each is shifted
+        by ``$NORMCORE_SEED_OFFSET`` (see :mod:`normcore.seeds`).
     executor : None, "serial" or concurrent.futures.Executor
         ``None``: a process pool over all cores (serial if one core or one job);
         ``"serial"``: in this process; an Executor (e.g. ``client.get_executor()``
@@ -572,6 +574,10 @@ def run_sweep(grid: Mapping[str, Sequence[Any]], base: RunConfig | None = None,
         raise TypeError(f"progress must be True or False, got {progress!r}")
     directory = sweep_cache_dir(cache)
 
+    # $NORMCORE_SEED_OFFSET shifts every seed, so a chapter's claims can be rerun on
+    # fresh randomness without editing it; the result's ``seeds`` are the shifted ones.
+    offset = seed_offset()
+    seeds = tuple(s + offset for s in seeds)
     configs = [dataclasses.replace(base, **dict(zip(axes, combo)), seed=s)
                for combo in itertools.product(*axes.values()) for s in seeds]
     results: list[RunResult | None] = [None] * len(configs)
