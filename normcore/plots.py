@@ -33,7 +33,8 @@ import matplotlib.pyplot  # noqa: F401  (imported for that side effect only)
 
 from normcore.validation import check_positive_int
 
-__all__ = ["OKABE_ITO", "METHOD_COLORS", "STYLE", "style", "color_for", "plot_histories", "plot_metric_vs_param"]
+__all__ = ["OKABE_ITO", "METHOD_COLORS", "STYLE", "PAGE_WIDTH", "style", "use_book_figures",
+           "color_for", "plot_histories", "plot_metric_vs_param"]
 
 # Okabe & Ito (2008), "Color Universal Design"; black last, it reads as "reference".
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7",
@@ -55,6 +56,26 @@ STYLE = {
     "figure.dpi": 100,
     "savefig.dpi": 100,
 }
+
+
+#: Width of the book's content column in figure inches (680 CSS px at 100 dpi, the
+#: column of the book's theme at a 1280-pixel window). A figure no wider than this
+#: is shown at its natural size, so 9-point text stays at 12 CSS px.
+PAGE_WIDTH = 6.8
+
+
+def use_book_figures() -> None:
+    """Set up a notebook for the book's figures: the style, and 2x (retina) PNGs.
+
+    Call once at the top of a chapter. Inline figures are then drawn at twice
+    their displayed size, sharp on HiDPI screens; the style is :data:`STYLE`.
+    """
+    matplotlib.rcParams.update(STYLE)
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # not in a Jupyter kernel: nothing is displayed inline
+        return
+    set_matplotlib_formats("retina")
 
 
 @contextlib.contextmanager
@@ -128,7 +149,7 @@ def _smooth(y: np.ndarray, window: int) -> np.ndarray:
 
 
 def plot_histories(runs_by_label: Mapping[str, Any], title: str | None = None,
-                   smooth: int | None = None, figsize: tuple[float, float] = (11.0, 3.2)) -> Figure:
+                   smooth: int | None = None, figsize: tuple[float, float] = (PAGE_WIDTH, 2.8)) -> Figure:
     """The assignment's three panels for several runs: loss, train and val accuracy.
 
     Parameters
@@ -180,12 +201,13 @@ def plot_histories(runs_by_label: Mapping[str, Any], title: str | None = None,
         if loss_top > 0:
             ax_loss.set_ylim(0, loss_top * 1.05)
         ax_loss.set(xlabel="iteration", ylabel="training loss", title="Training loss")
-        ax_train.set(xlabel="epoch", ylabel="accuracy", title="Training accuracy")
-        ax_val.set(xlabel="epoch", ylabel="accuracy", title="Validation accuracy")
+        ax_train.set(xlabel="epoch", ylabel="accuracy", title="Training acc.")
+        ax_val.set(xlabel="epoch", ylabel="accuracy", title="Validation acc.")
         lo = min(min(ax_train.get_ylim()[0], ax_val.get_ylim()[0]), 0.0)
         for ax in (ax_train, ax_val):
             ax.set_ylim(lo, 1.0)
-        fig.legend(loc="outside right upper")
+        # Below the panels: beside them it would take a third of a page-wide figure.
+        fig.legend(loc="outside lower center", ncols=min(len(groups), 4))
         if title:
             fig.suptitle(title)
     return fig
@@ -208,7 +230,7 @@ def _check_param_values(param_values: Any) -> np.ndarray:
 def plot_metric_vs_param(param_values: Sequence[float] | np.ndarray,
                          metrics_by_label: Mapping[str, np.ndarray], xlabel: str, ylabel: str,
                          logx: bool | None = None, logy: bool = False, title: str | None = None,
-                         ax: Any = None, figsize: tuple[float, float] = (5.0, 3.4)) -> Figure:
+                         ax: Any = None, figsize: tuple[float, float] = (PAGE_WIDTH * 0.75, 3.2)) -> Figure:
     """Mean of a metric across seeds against a parameter, with the seeds' range shaded.
 
     Parameters

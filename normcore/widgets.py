@@ -32,9 +32,14 @@ from PIL import Image
 
 from normcore.validation import check_positive_int
 
-__all__ = ["figure_png", "format_value", "slider_stack", "slider_stack_2d"]
+__all__ = ["figure_png", "format_value", "slider_stack", "slider_stack_2d", "DEFAULT_DPI",
+           "PIXEL_DENSITY"]
 
-DEFAULT_DPI = 80
+# A frame is shown at DEFAULT_DPI CSS pixels per figure inch, the same scale as the
+# book's static figures (a 6.8-inch figure fills the 680-pixel content column), and
+# rendered at PIXEL_DENSITY times that, so it stays sharp on HiDPI screens and under zoom.
+DEFAULT_DPI = 100
+PIXEL_DENSITY = 2
 
 
 def figure_png(fig: Figure, dpi: int = DEFAULT_DPI, colors: int = 256) -> bytes:
@@ -44,8 +49,8 @@ def figure_png(fig: Figure, dpi: int = DEFAULT_DPI, colors: int = 256) -> bytes:
     ----------
     fig : matplotlib.figure.Figure
     dpi : int
-        Resolution. 80 keeps a 11x3.2 inch figure readable on screen; every frame
-        of a slider is embedded in the page, so size adds up quickly.
+        Pixels per figure inch of the PNG. Every frame of a slider is embedded in
+        the page, so size adds up quickly.
     colors : int
         Palette size. Plots use few distinct colours, so a 256-colour palette PNG is
         visually the same as RGBA and about a third of its size.
@@ -129,9 +134,12 @@ def _frame(make_figure: Callable[..., Figure], args: tuple, dpi: int) -> widgets
     if not isinstance(fig, Figure):
         raise TypeError(f"make_figure must return a matplotlib Figure, got {type(fig).__name__} "
                         f"for {args!r}")
-    # Shrinks with a narrow page (phones, side-by-side windows), never stretches.
-    return widgets.Image(value=figure_png(fig, dpi), format="png",
-                         layout=widgets.Layout(max_width="100%", height="auto"))
+    css_width = round(fig.get_figwidth() * dpi)
+    # Drawn at PIXEL_DENSITY x the size it is shown at; shrinks with a narrow page
+    # (phones, side-by-side windows), never stretches.
+    return widgets.Image(value=figure_png(fig, dpi * PIXEL_DENSITY), format="png",
+                         layout=widgets.Layout(width=f"{css_width}px", max_width="100%",
+                                               height="auto"))
 
 
 def _slider(labels: list[str], values: list, description: str) -> widgets.SelectionSlider:
@@ -162,7 +170,8 @@ def slider_stack(values: Sequence[Any] | np.ndarray, make_figure: Callable[[Any]
     fmt : str or callable, optional
         Readout format (see :func:`format_value`); the readouts must be distinct.
     dpi : int
-        Resolution of the frames.
+        CSS pixels per figure inch at which the frames are shown; they are drawn
+        at ``PIXEL_DENSITY`` times that.
 
     Returns
     -------
@@ -206,7 +215,8 @@ def slider_stack_2d(values_a: Sequence[Any] | np.ndarray, values_b: Sequence[Any
     fmt_a, fmt_b : str or callable, optional
         Readout formats (see :func:`format_value`).
     dpi : int
-        Resolution of the frames.
+        CSS pixels per figure inch at which the frames are shown; they are drawn
+        at ``PIXEL_DENSITY`` times that.
 
     Returns
     -------
