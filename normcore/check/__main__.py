@@ -1,0 +1,45 @@
+"""``python -m normcore.check path/to/layers.py``: check every layer a file defines.
+
+Exit status: 0 when every layer found passes or is not attempted yet, 1 when
+any fails (or the file cannot be imported), 2 for misuse (no such file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from normcore.check import LoadError, check_module, load_layers
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m normcore.check",
+        description="Check the assignment's layers in a student's layers.py and name "
+                    "the mistakes found.")
+    parser.add_argument("path", help="the student's layers.py (assignment 2 layout)")
+    args = parser.parse_args(argv)
+    try:
+        module = load_layers(args.path)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except LoadError as err:
+        print(f"{args.path}: cannot be imported: {err}")
+        return 1
+    reports = check_module(module)
+    if not reports:
+        print(f"{args.path}: defines none of the assignment's layers")
+        return 0
+    for report in reports:
+        print(report)
+    failed = [r.layer for r in reports if r.attempted and not r.passed]
+    stubs = [r.layer for r in reports if not r.attempted]
+    passed = len(reports) - len(failed) - len(stubs)
+    print(f"\n{len(reports)} layers: {passed} passed, {len(failed)} failed, "
+          f"{len(stubs)} not attempted yet")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

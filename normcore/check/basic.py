@@ -1,0 +1,208 @@
+"""Checkers for the layers before normalization: affine, ReLU, softmax loss, dropout.
+
+Backward checkers take ``forward=`` like the normalization ones: by default the
+forward of the same name next to the student's backward, else normcore's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import normcore as nc
+from normcore.check.probe import Failed, Probe, rel, require_callable
+
+__all__ = ["check_affine_forward", "check_affine_backward", "check_relu_forward",
+           "check_relu_backward", "check_softmax_loss", "check_dropout_forward",
+           "check_dropout_backward"]
+
+TOL = 1e-6  # exact formulas in float64 agree to ~1e-15; centred differences to ~1e-9
+
+
+def _forward_for(fn, forward, name, ref):
+    if forward is not None:
+        require_callable("forward", forward)
+        return forward
+    mod = getattr(fn, "__globals__", {}).get(name)
+    return mod if callable(mod) else ref
+
+
+def _basic_forward(layer, fn, args, ref, n_out=2):
+    require_callable("fn", fn)
+    with Probe(layer, fn, "basic") as p:
+        value = p.run(fn, *[a.copy() if isinstance(a, np.ndarray) else a for a in args],
+                      names=("out", "cache")[:n_out], label=layer, first=True)
+        want = ref(*args)
+        if np.shape(value[0]) != np.shape(want[0]):
+            p.fail("shape", f"out has shape {np.shape(value[0])}, expected "
+                   f"{np.shape(want[0])}", "shape", stop=True)
+        p.check("output", rel(value[0], want[0]), TOL)
+        if not p.mutation_reported:
+            p.ok("inputs unchanged")
+    return p.report
+
+
+def _basic_backward(layer, fn, fwd, ref_fwd, ref_bwd, args, dout, names):
+    """Student's fwd then fn, compared with normcore and centred differences."""
+    with Probe(layer, fn, "basic") as p:
+        try:
+            _, cache = p.call(fwd, *[a.copy() for a in args], label="forward")
+        except (Failed, TypeError, ValueError):
+            fwd = ref_fwd
+            _, cache = ref_fwd(*args)
+        try:
+            value = p.call(fn, dout.copy(), cache, first=True, label=layer)
+        except Failed as err:
+            p.fail("runs", f"{layer} raised {err.reason}", "exception", stop=True)
+        grads = p.unpack(value, names, layer)
+        true = ref_bwd(dout, ref_fwd(*args)[1])
+        true = true if isinstance(true, tuple) else (true,)
+        for i, (nm, g, t) in enumerate(zip(names, grads, true)):
+            if g is None:
+                p.fail(nm, f"{nm} returned as None", "unfinished_backward")
+            elif np.shape(g) != np.shape(t):
+                p.fail(nm, f"{nm} has shape {np.shape(g)}, expected {np.shape(t)}", "shape")
+            else:
+                def f(v, i=i):
+                    a = list(args)
+                    a[i] = v
+                    return fwd(*a)[0]
+                num = nc.eval_numerical_gradient_array(f, args[i].copy(), dout)
+                p.check(nm, min(rel(g, t), rel(g, num)), TOL)
+        if not p.mutation_reported:
+            p.ok("inputs unchanged")
+    return p.report
+
+
+def _affine_args():
+    rng = np.random.RandomState(231)
+    return rng.randn(4, 2, 3), rng.randn(6, 5), rng.randn(5)
+
+
+def check_affine_forward(fn):
+    """Check ``affine_forward(x, w, b)`` on x of shape (N, d1, d2). Returns a Report."""
+    return _basic_forward("affine_forward", fn, _affine_args(), nc.affine_forward)
+
+
+def check_affine_backward(fn, forward=None):
+    """Check ``affine_backward(dout, cache) -> dx, dw, db``. Returns a Report."""
+    require_callable("fn", fn)
+    fwd = _forward_for(fn, forward, "affine_forward", nc.affine_forward)
+    dout = np.random.RandomState(0).randn(4, 5)
+    return _basic_backward("affine_backward", fn, fwd, nc.affine_forward, nc.affine_backward,
+                           _affine_args(), dout, ("dx", "dw", "db"))
+
+
+def _relu_x():
+    x = np.random.RandomState(231).randn(5, 4)
+    return np.where(np.abs(x) < 0.05, 0.5, x)  # away from the kink, where any subgradient is right
+
+
+def check_relu_forward(fn):
+    """Check ``relu_forward(x)``. Returns a Report."""
+    return _basic_forward("relu_forward", fn, (_relu_x(),), nc.relu_forward)
+
+
+def check_relu_backward(fn, forward=None):
+    """Check ``relu_backward(dout, cache)``. Returns a Report."""
+    require_callable("fn", fn)
+    fwd = _forward_for(fn, forward, "relu_forward", nc.relu_forward)
+    dout = np.random.RandomState(0).randn(5, 4)
+    return _basic_backward("relu_backward", fn, fwd, nc.relu_forward, nc.relu_backward,
+                           (_relu_x(),), dout, ("dx",))
+
+
+def check_softmax_loss(fn):
+    """Check ``softmax_loss(x, y) -> loss, dx``, including scores of size 1e3.
+
+    Returns
+    -------
+    Report
+    """
+    require_callable("fn", fn)
+    rng = np.random.RandomState(231)
+    x, y = rng.randn(6, 4), rng.randint(0, 4, 6)
+    with Probe("softmax_loss", fn, "basic") as p:
+        loss, dx = p.run(fn, x.copy(), y.copy(), names=("loss", "dx"), label="softmax_loss",
+                         first=True)
+        ref_loss, ref_dx = nc.softmax_loss(x, y)
+        n = x.shape[0]
+
+        def diag_loss():
+            if rel(loss, ref_loss * n) <= TOL:
+                return "softmax_not_averaged", f"loss is {n} = N times normcore's"
+            return None, ""
+        p.check("loss", rel(loss, ref_loss), TOL, diag_loss)
+        p.check("dx", rel(dx, ref_dx), TOL)
+        big = 1000 * x  # scores spread over about +-2000: exp overflows, probabilities underflow
+        try:
+            loss_big, dx_big = p.call(fn, big, y.copy(), label="softmax_loss")
+            err = max(rel(loss_big, nc.softmax_loss(big, y)[0]), rel(dx_big, nc.softmax_loss(big, y)[1]))
+        except Failed as e:
+            loss_big, err = e.reason, float("inf")
+        if err > TOL:
+            p.fail("large scores", f"with scores of size 1e3 the loss is {loss_big} "
+                   f"(normcore: {nc.softmax_loss(big, y)[0]:.4g})", "softmax_overflow")
+        else:
+            p.ok("large scores")
+    return p.report
+
+
+def _dropout_x():
+    return np.random.RandomState(231).randn(50, 40) + 2.0  # mostly positive, no exact zeros
+
+
+def check_dropout_forward(fn):
+    """Check inverted ``dropout_forward(x, dropout_param)`` (p = keep probability).
+
+    Returns
+    -------
+    Report
+    """
+    require_callable("fn", fn)
+    x, keep = _dropout_x(), 0.3
+    with Probe("dropout_forward", fn, "basic") as p:
+        out, _ = p.run(fn, x.copy(), {"p": keep, "mode": "train", "seed": 123},
+                       names=("out", "cache"), label="dropout_forward", first=True)
+        if np.shape(out) != x.shape:
+            p.fail("shape", f"out has shape {np.shape(out)}, expected {x.shape}", "shape",
+                   stop=True)
+        kept = out != 0
+        frac = float(kept.mean())
+        # 2000 units: the kept fraction's std is sqrt(0.3 * 0.7 / 2000) = 0.01; 0.05 is 5 std.
+        if abs(frac - keep) <= 0.05:
+            p.ok("fraction kept")
+        elif abs(frac - (1 - keep)) <= 0.05:
+            p.fail("fraction kept", f"{frac:.2f} of the units are kept with p = {keep}",
+                   "dropout_keep_vs_drop")
+        else:
+            p.fail("fraction kept", f"{frac:.2f} of the units are kept with p = {keep}")
+        scale = float(np.median(out[kept] / x[kept])) if kept.any() else 0.0
+        if abs(scale - 1 / keep) <= 1e-9:
+            p.ok("kept units scaled by 1/p")
+        else:
+            p.fail("kept units scaled by 1/p", f"kept units are {scale:.3g} times x, "
+                   f"expected 1/p = {1 / keep:.3g}",
+                   "dropout_not_inverted" if abs(scale - 1) < 1e-9 else None)
+        try:
+            again = p.call(fn, x.copy(), {"p": keep, "mode": "train", "seed": 123})[0]
+            p.check("same seed, same mask", rel(again, out), 0.0)
+            test = p.call(fn, x.copy(), {"p": keep, "mode": "test"})[0]
+            p.check("test mode is the identity", rel(test, x), TOL,
+                    lambda: ("dropout_test_scales", f"test-mode out is {float(np.median(test / x)):.3g} times x"))
+        except Failed as err:
+            p.fail("runs", f"dropout_forward raised {err.reason}", "exception")
+        if not p.mutation_reported:
+            p.ok("inputs unchanged")
+    return p.report
+
+
+def check_dropout_backward(fn, forward=None):
+    """Check ``dropout_backward(dout, cache)`` in train and test mode. Returns a Report."""
+    require_callable("fn", fn)
+    fwd = _forward_for(fn, forward, "dropout_forward", nc.dropout_forward)
+    x = _dropout_x()[:6, :5]
+    dout = np.random.RandomState(0).randn(6, 5)
+    param = {"p": 0.6, "mode": "train", "seed": 7}
+    return _basic_backward("dropout_backward", fn, lambda v: fwd(v, dict(param)),
+                           lambda v: nc.dropout_forward(v, dict(param)),
+                           nc.dropout_backward, (x,), dout, ("dx",))

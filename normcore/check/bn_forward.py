@@ -1,0 +1,250 @@
+"""Checkers for batch norm's forward pass: ``batchnorm_forward`` and its spatial version.
+
+Both keep running statistics, so both are probed the same way: three train
+calls on batches with a non-zero mean (the running statistics must follow the
+assignment's update), a test call with running statistics chosen apart from
+the batch's (test mode must use them, with eps inside the square root and
+gamma/beta applied), and a float32 call. One channel has a standard deviation
+of 0.01, so var = 1e-4 is only ten times eps and eps's place shows in the
+output at the percent level.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import normcore as nc
+from normcore.check.models import best_match, normalize, stats
+from normcore.check.probe import Failed, Probe, rel, require_callable
+
+__all__ = ["check_batchnorm_forward", "check_spatial_batchnorm_forward"]
+
+MOMENTUM, EPS = 0.9, 1e-5  # the assignment's defaults, which the student must apply
+TOL64 = 1e-6   # float64 results agree with normcore to ~1e-15; 1e-6 leaves room for any formulation
+# float32 carries ~6e-8 relative; the channel with mean 5 and std 0.01 magnifies it 500 times.
+TOL32 = 1e-3
+
+_LOC = np.array([3.0, -2.0, 0.5, 5.0])
+_SCALE = np.array([0.01, 0.5, 2.0, 0.05])
+
+
+def _inputs(kind: str):
+    rng = np.random.RandomState(231)
+    shape = (6, 4) if kind == "bn" else (3, 4, 2, 3)
+    b = (1, 4) if kind == "bn" else (1, 4, 1, 1)
+    xs = [_LOC.reshape(b) + _SCALE.reshape(b) * rng.randn(*shape) for _ in range(3)]
+    gamma, beta = rng.uniform(0.5, 1.5, 4), rng.randn(4)
+    return xs, gamma, beta, b
+
+
+def _affine(xhat, gamma, beta, b):
+    return gamma.reshape(b) * xhat + beta.reshape(b)
+
+
+def _per_pixel(x):
+    """Spatial batch norm done wrong: every (channel, pixel) over N alone."""
+    return normalize(x.reshape(x.shape[0], -1), "bn", EPS).reshape(x.shape)
+
+
+def _diagnose_train(out, x, gamma, beta, b, kind, ref_out):
+    cands = {
+        "eps_outside_sqrt": (_affine(normalize(x, kind, EPS, eps_outside=True), gamma, beta, b),
+                             "(x - mu) / (sqrt(var) + eps)"),
+        "unbiased_variance": (_affine(normalize(x, kind, EPS, ddof=1), gamma, beta, b),
+                              "(x - mu) / sqrt(var_unbiased + eps)"),
+    }
+    if kind == "sbn":
+        cands["sbn_per_pixel"] = (_affine(_per_pixel(x), gamma, beta, b),
+                                  "statistics per (channel, pixel) over N")
+    hit = best_match(out, cands, TOL64)
+    if hit is None:
+        return None, ""
+    diag, formula, err = hit
+    return diag, (f"train-mode out matches {formula} to {err:.0e} and differs from the "
+                  f"correct output by {rel(out, ref_out):.1e}")
+
+
+def _sequences(xs, kind, stat, carry=True, reverse=False):
+    """Running statistics after each of the train calls, under a model of the update."""
+    run, seq = 0.0, []
+    for x in xs:
+        mu, var, n = stats(x, kind)
+        s = stat(mu.ravel(), var.ravel(), n)
+        if not carry:
+            run = 0.0
+        run = (1 - MOMENTUM) * run + MOMENTUM * s if reverse else MOMENTUM * run + (1 - MOMENTUM) * s
+        seq.append(run)
+    return np.concatenate(seq)
+
+
+def _diagnose_running(got_m, got_v, xs, kind):
+    """Name the running-statistics mistake from the means and variances it stored."""
+    student = np.concatenate([np.concatenate(got_m), np.concatenate(got_v)])
+
+    def model(vstat, **kw):
+        return np.concatenate([_sequences(xs, kind, lambda m, v, n: m, **kw),
+                               _sequences(xs, kind, vstat, **kw)])
+
+    biased = lambda m, v, n: v  # noqa: E731
+    cands = {
+        "eps_in_running_var": (model(lambda m, v, n: v + EPS), ""),
+        "unbiased_variance": (model(lambda m, v, n: v * n / (n - 1)), ""),
+        "momentum_reversed": (model(biased, reverse=True), ""),
+        "running_not_stored": (model(biased, carry=False), ""),
+    }
+    hit = best_match(student, cands, TOL64)
+    if hit is None:
+        return None, ""
+    diag = hit[0]
+    mu1, var1, n = stats(xs[0], kind)
+    implied_var = got_v[0] / (1 - MOMENTUM)  # the first update starts from zeros
+    if diag == "eps_in_running_var":
+        delta = float(np.median(implied_var - var1.ravel()))
+        ev = f"running_var is {delta:.1e} larger than the batch variance (eps = {EPS:g})"
+    elif diag == "unbiased_variance":
+        ratio = float(np.median(implied_var / var1.ravel()))
+        ev = f"running_var / batch variance = {ratio:.3f} = N/(N-1) for N = {n}"
+    elif diag == "momentum_reversed":
+        k = float(np.median(got_m[0] / mu1.ravel()))
+        ev = (f"after one step running_mean = {k:.2f} x the batch mean; expected "
+              f"1 - momentum = {1 - MOMENTUM:.2f}")
+    else:
+        ev = ("after three train calls the running statistics hold only the last "
+              "batch's (1 - momentum) share")
+    return diag, ev
+
+
+def _check_running(p, fn, xs, gamma, beta, param, kind, C):
+    name = "running statistics"
+    got_m, got_v = [], []
+    for k, x in enumerate(xs):
+        if k:
+            try:
+                p.call(fn, x.copy(), gamma.copy(), beta.copy(), param, label=p.report.layer)
+            except Failed as err:
+                p.fail(name, f"train call {k + 1} raised {err.reason}", "exception")
+                return
+        rm, rv = param.get("running_mean"), param.get("running_var")
+        if rm is None or rv is None:
+            p.fail(name, "bn_param has no running_mean/running_var after a train-mode call",
+                   "running_not_stored")
+            return
+        rm, rv = np.array(rm, dtype=np.float64), np.array(rv, dtype=np.float64)
+        if rm.shape != (C,) or rv.shape != (C,):
+            diag = "sbn_per_pixel" if kind == "sbn" and rm.size == xs[0][0].size else "shape"
+            p.fail(name, f"running_mean has shape {rm.shape} and running_var {rv.shape}, "
+                   f"expected ({C},)", diag)
+            return
+        got_m.append(rm)
+        got_v.append(rv)
+    ref_m = [_sequences(xs[:k + 1], kind, lambda m, v, n: m)[-C:] for k in range(3)]
+    ref_v = [_sequences(xs[:k + 1], kind, lambda m, v, n: v)[-C:] for k in range(3)]
+    err = max(rel(np.concatenate(got_m), np.concatenate(ref_m)),
+              rel(np.concatenate(got_v), np.concatenate(ref_v)))
+    p.check(name, err, TOL64, lambda: _diagnose_running(got_m, got_v, xs, kind),
+            what="the running statistics after three train calls")
+
+
+def _check_test_mode(p, fn, ref, x, gamma, beta, b, kind):
+    C = gamma.size
+    rm0 = _LOC + _SCALE  # one standard deviation away from the batch mean
+    rv0 = (0.8 * _SCALE) ** 2
+    param = {"mode": "test", "running_mean": rm0.copy(), "running_var": rv0.copy()}
+    try:
+        out, _ = p.unpack(p.call(fn, x.copy(), gamma.copy(), beta.copy(), param,
+                                 label=p.report.layer), ("out", "cache"), p.report.layer)
+    except Failed as err:
+        p.fail("test mode", f"a test-mode call raised {err.reason}", "exception")
+        return
+    ref_out, _ = ref(x, gamma, beta, {"mode": "test", "running_mean": rm0, "running_var": rv0})
+    xmu = x - rm0.reshape(b)
+
+    def diagnose():
+        cands = {
+            "eps_outside_sqrt": (_affine(xmu / (np.sqrt(rv0.reshape(b)) + EPS), gamma, beta, b),
+                                 "(x - running_mean) / (sqrt(running_var) + eps)"),
+            "test_uses_batch_stats": (_affine(normalize(x, kind, EPS), gamma, beta, b),
+                                      "the train-mode output (batch statistics)"),
+            "test_drops_affine": (xmu / np.sqrt(rv0.reshape(b) + EPS),
+                                  "(x - running_mean) / sqrt(running_var + eps) alone"),
+        }
+        hit = best_match(out, cands, TOL64)
+        if hit is None:
+            return None, ""
+        return hit[0], (f"in test mode out matches {hit[1]} to {hit[2]:.0e}, not the "
+                        f"correct output (off by {rel(out, ref_out):.1e})")
+
+    p.check("test mode", rel(out, ref_out), TOL64, diagnose, what="test-mode out")
+    after = [np.asarray(param.get(k)) for k in ("running_mean", "running_var")]
+    if any(a.shape != (C,) for a in after) or rel(after[0], rm0) + rel(after[1], rv0) > 0:
+        p.fail("test mode keeps running statistics",
+               "a test-mode call changed bn_param's running statistics", "test_updates_running")
+
+
+def check_float32(p, fn, args32, ref_out, label):
+    """float32 in: float32 out (float64 is only noted), values near the float64 result."""
+    try:
+        out = p.unpack(p.call(fn, *args32, label=label), ("out", "cache"), label)[0]
+    except Failed as err:
+        p.fail("float32", f"a float32 call raised {err.reason}", "exception")
+        return
+    dt = getattr(out, "dtype", None)
+    if dt is None or dt.kind != "f" or dt.itemsize < 4:
+        p.fail("float32", f"for float32 input out has dtype {dt}", "dtype")
+        return
+    if dt != np.float32:
+        p.note("float32", f"for float32 input out is {dt} (harmless, twice the memory)")
+    p.check("float32 values", rel(out, ref_out), TOL32, what="float32 out")
+
+
+def _check_bn_like(layer: str, fn, kind: str):
+    require_callable("fn", fn)
+    ref = nc.batchnorm_forward if kind == "bn" else nc.spatial_batchnorm_forward
+    xs, gamma, beta, b = _inputs(kind)
+    with Probe(layer, fn) as p:
+        param = {"mode": "train"}
+        out, _ = p.run(fn, xs[0].copy(), gamma.copy(), beta.copy(), param,
+                       names=("out", "cache"), label=layer, first=True)
+        ref_out, _ = ref(xs[0], gamma, beta, {"mode": "train"})
+        if getattr(out, "shape", None) != xs[0].shape:
+            p.fail("shape", f"out has shape {getattr(out, 'shape', type(out).__name__)}, "
+                   f"expected {xs[0].shape}", "shape", stop=True)
+        if out.dtype != np.float64:
+            p.fail("dtype", f"for float64 input out has dtype {out.dtype}", "dtype")
+        p.check("train-mode output", rel(out, ref_out), TOL64,
+                lambda: _diagnose_train(out, xs[0], gamma, beta, b, kind, ref_out))
+        _check_running(p, fn, xs, gamma, beta, param, kind, gamma.size)
+        _check_test_mode(p, fn, ref, xs[2], gamma, beta, b, kind)
+        args32 = (xs[0].astype(np.float32), gamma.astype(np.float32),
+                  beta.astype(np.float32), {"mode": "train"})
+        check_float32(p, fn, args32, ref_out, layer)
+        if not p.mutation_reported:
+            p.ok("inputs unchanged")
+    return p.report
+
+
+def check_batchnorm_forward(fn):
+    """Check a student's ``batchnorm_forward(x, gamma, beta, bn_param)``.
+
+    Parameters
+    ----------
+    fn : callable
+        The student's function, with the assignment's signature.
+
+    Returns
+    -------
+    Report
+    """
+    return _check_bn_like("batchnorm_forward", fn, "bn")
+
+
+def check_spatial_batchnorm_forward(fn):
+    """Check a student's ``spatial_batchnorm_forward(x, gamma, beta, bn_param)``.
+
+    x is (N, C, H, W), gamma and beta (C,); running statistics must be (C,).
+
+    Returns
+    -------
+    Report
+    """
+    return _check_bn_like("spatial_batchnorm_forward", fn, "sbn")

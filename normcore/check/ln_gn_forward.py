@@ -1,0 +1,176 @@
+"""Checkers for the per-example normalizations' forward pass: layer norm and group norm.
+
+Neither keeps running statistics; both must give the same output in train and
+test mode. Shapes are chosen so mistakes cannot hide: N != D (a lost
+``keepdims`` cannot broadcast), G != C/G (an interleaved group reshape mixes
+different channels than the right one), rows and channels with means far from
+0 and standard deviations down to 0.01 (eps's place shows).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import normcore as nc
+from normcore.check.bn_forward import EPS, TOL64, check_float32
+from normcore.check.models import best_match, normalize
+from normcore.check.probe import Failed, Probe, Stop, rel, require_callable
+
+__all__ = ["check_layernorm_forward", "check_spatial_groupnorm_forward"]
+
+G = 3  # groups of C/G = 2 channels: G != C/G, so an interleaved reshape shows
+
+
+def _ln_inputs():
+    rng = np.random.RandomState(231)
+    loc = np.array([3.0, -2.0, 0.5, 5.0, 1.0])[:, None]
+    scale = np.array([0.01, 0.5, 2.0, 0.05, 1.0])[:, None]
+    x = loc + scale * rng.randn(5, 4)
+    return x, rng.uniform(0.5, 1.5, 4), rng.randn(4)
+
+
+def _gn_inputs():
+    rng = np.random.RandomState(231)
+    b = (1, 6, 1, 1)
+    loc = np.array([3.0, -2.0, 0.5, 5.0, 1.0, -1.0]).reshape(b)
+    scale = np.array([0.01, 0.02, 0.5, 0.4, 2.0, 1.5]).reshape(b)
+    x = loc + scale * rng.randn(2, 6, 3, 2)
+    return x, rng.uniform(0.5, 1.5, b), rng.randn(*b)
+
+
+def _explain(out, ref_out, cands):
+    hit = best_match(out, cands, TOL64)
+    if hit is None:
+        return None, ""
+    return hit[0], (f"out matches {hit[1]} to {hit[2]:.0e} and differs from the correct "
+                    f"output by {rel(out, ref_out):.1e}")
+
+
+def _ln_candidates(x, gamma, beta):
+    return {
+        "eps_outside_sqrt": (gamma * normalize(x, "ln", EPS, eps_outside=True) + beta,
+                             "(x - mu) / (sqrt(var) + eps)"),
+        "unbiased_variance": (gamma * normalize(x, "ln", EPS, ddof=1) + beta,
+                              "(x - mu) / sqrt(var_unbiased + eps)"),
+        "ln_uses_bn_axis": (gamma * normalize(x, "bn", EPS) + beta,
+                            "statistics over the batch (axis 0)"),
+    }
+
+
+def _gn_candidates(x, gamma, beta):
+    N, C, H, W = x.shape
+    by_pixel = x.reshape(N, G, C // G, H, W)
+    mu, var = by_pixel.mean(axis=2, keepdims=True), by_pixel.var(axis=2, keepdims=True)
+    no_pool = ((by_pixel - mu) / np.sqrt(var + EPS)).reshape(x.shape)
+    # Interleaved: group g holds channels g, g + G, g + 2G, ...
+    inter = x.reshape(N, C // G, G, H, W).transpose(0, 2, 1, 3, 4)
+    inter = normalize(np.ascontiguousarray(inter), "gn", EPS, G=G)
+    inter = inter.reshape(N, G, C // G, H, W).transpose(0, 2, 1, 3, 4).reshape(x.shape)
+    return {
+        "eps_outside_sqrt": (gamma * normalize(x, "gn", EPS, G, eps_outside=True) + beta,
+                             "(x - mu) / (sqrt(var) + eps)"),
+        "unbiased_variance": (gamma * normalize(x, "gn", EPS, G, ddof=1) + beta,
+                              "(x - mu) / sqrt(var_unbiased + eps)"),
+        "gn_no_spatial_pool": (gamma * no_pool + beta,
+                               "statistics over each group's channels at each pixel"),
+        "gn_interleaved_groups": (gamma * inter + beta,
+                                  "groups of channels (g, g+G, ...)"),
+    }
+
+
+def _common(p, fn, args, ref_out, candidates, make_args32, layer):
+    """Output, train/test sameness, float32 and untouched inputs."""
+    x = args[0]
+    out, _ = p.run(fn, *args, names=("out", "cache"), label=layer, first=True)
+    if getattr(out, "shape", None) != x.shape:
+        return out, False
+    if out.dtype != np.float64:
+        p.fail("dtype", f"for float64 input out has dtype {out.dtype}", "dtype")
+    p.check("output", rel(out, ref_out), TOL64, lambda: _explain(out, ref_out, candidates))
+    test_args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    test_args[-1] = {**args[-1], "mode": "test"}
+    try:
+        out_t, _ = p.unpack(p.call(fn, *test_args, label=layer), ("out", "cache"), layer)
+        p.check("same in test mode", rel(out_t, out), TOL64,
+                what="out with mode='test' compared with mode='train'")
+    except Failed as err:
+        p.fail("same in test mode", f"a call with mode='test' raised {err.reason}", "exception")
+    check_float32(p, fn, make_args32(), ref_out, layer)
+    if not p.mutation_reported:
+        p.ok("inputs unchanged")
+    return out, True
+
+
+def check_layernorm_forward(fn):
+    """Check a student's ``layernorm_forward(x, gamma, beta, ln_param)``.
+
+    Returns
+    -------
+    Report
+    """
+    require_callable("fn", fn)
+    x, gamma, beta = _ln_inputs()
+    ref_out, _ = nc.layernorm_forward(x, gamma, beta, {})
+    f32 = lambda: (x.astype(np.float32), gamma.astype(np.float32),  # noqa: E731
+                   beta.astype(np.float32), {})
+    with Probe("layernorm_forward", fn) as p:
+        out, shaped = _common(p, fn, (x.copy(), gamma.copy(), beta.copy(), {}), ref_out,
+                              _ln_candidates(x, gamma, beta), f32, "layernorm_forward")
+        if not shaped:
+            p.fail("shape", f"out has shape {getattr(out, 'shape', None)}, expected {x.shape}",
+                   "shape")
+    return p.report
+
+
+def check_spatial_groupnorm_forward(fn):
+    """Check a student's ``spatial_groupnorm_forward(x, gamma, beta, G, gn_param)``.
+
+    gamma and beta are passed shaped (1, C, 1, 1), as the assignment does.
+
+    Returns
+    -------
+    Report
+    """
+    require_callable("fn", fn)
+    x, gamma, beta = _gn_inputs()
+    ref_out, _ = nc.spatial_groupnorm_forward(x, gamma, beta, G, {})
+    f32 = lambda: (x.astype(np.float32), gamma.astype(np.float32),  # noqa: E731
+                   beta.astype(np.float32), G, {})
+    layer = "spatial_groupnorm_forward"
+    with Probe(layer, fn) as p:
+        try:
+            out, shaped = _common(p, fn, (x.copy(), gamma.copy(), beta.copy(), G, {}), ref_out,
+                                  _gn_candidates(x, gamma, beta), f32, layer)
+        except Stop:
+            if not p.report.attempted:
+                raise
+            if p.report.properties and p.report.properties[-1].name == "runs":
+                p.report.properties.pop()  # replaced below if gamma's shape explains it
+            out, shaped = None, False
+        if not shaped:
+            _retry_with_flat_gamma(p, fn, x, gamma, beta, ref_out, out)
+    return p.report
+
+
+def _retry_with_flat_gamma(p, fn, x, gamma, beta, ref_out, out):
+    """Fails or misshapes with (1, C, 1, 1) gamma: does (C,) gamma work?"""
+    C = x.shape[1]
+    try:
+        flat, _ = p.unpack(p.call(fn, x.copy(), gamma.reshape(C), beta.reshape(C), G, {},
+                                  label="spatial_groupnorm_forward"), ("out", "cache"), "")
+    except Failed:
+        flat = None
+    if flat is not None and rel(flat, ref_out) <= TOL64:
+        got = "raises" if out is None else f"returns shape {getattr(out, 'shape', None)}"
+        p.fail("gamma shaped (1, C, 1, 1)", f"with gamma of shape {gamma.shape} it {got}; "
+               f"with shape ({C},) the output is right", "gn_gamma_shape")
+        return
+    # Not explained by gamma's shape: report the original call's failure plainly.
+    try:
+        p.call(fn, x.copy(), gamma.copy(), beta.copy(), G, {}, label="")
+        p.fail("shape", f"out has shape {getattr(out, 'shape', None)}, expected {x.shape}",
+               "shape")
+    except Failed as err:
+        from normcore.check.probe import classify_exception
+        diag, _ = classify_exception(err)
+        p.fail("runs", f"spatial_groupnorm_forward raised {err.reason}", diag)

@@ -1,0 +1,212 @@
+"""Calling the student's code safely and recording what it did.
+
+A :class:`Probe` wraps one checker run. It calls the student's function with
+its output and warnings silenced, turns every exception into a one-line
+reason, recognises the assignment's stubs (``NotImplementedError``, or only
+None returned), watches array arguments for in-place changes and collects the
+properties into a :class:`~normcore.check.report.Report`. A property that
+makes the rest meaningless raises :class:`Stop`, which the ``with`` block
+swallows, so a checker reads top to bottom.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import traceback
+import warnings
+
+import numpy as np
+
+from normcore.check.diagnoses import START, sentence
+from normcore.check.report import FAIL, NOTE, PASS, Property, Report
+
+__all__ = ["Probe", "Stop", "Failed", "rel", "one_line", "require_callable"]
+
+
+class Stop(Exception):
+    """Ends a checker early; the report already says why."""
+
+
+class Failed(Exception):
+    """The student's function raised; ``reason`` is one line."""
+
+    def __init__(self, exc: BaseException):
+        super().__init__(one_line(exc))
+        self.exc = exc
+        self.reason = one_line(exc)
+
+
+def require_callable(name: str, fn) -> None:
+    """Misuse of the checker itself is the one case that raises."""
+    if not callable(fn):
+        raise TypeError(f"{name} must be a callable (the student's function), "
+                        f"got {type(fn).__name__}")
+
+
+def one_line(exc: BaseException) -> str:
+    """``"ValueError: operands could not ... (layers.py line 212)"``, at most ~140 chars."""
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if len(msg) > 110:
+        msg = msg[:107] + "..."
+    where = ""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f"{os.sep}numpy{os.sep}" not in f.filename
+              and f"{os.sep}normcore{os.sep}check{os.sep}" not in f.filename]
+    if frames:
+        where = f" ({os.path.basename(frames[-1].filename)} line {frames[-1].lineno})"
+    return f"{type(exc).__name__}{': ' + msg if msg else ''}{where}"
+
+
+def rel(a, b) -> float:
+    """Largest difference relative to the reference's largest magnitude.
+
+    ``max|a - b| / max|b|``: unlike the assignment's elementwise ``rel_error`` it
+    does not blow up at entries that are 0 by construction (e.g. mean-free
+    outputs). Shapes that differ, or non-finite values, give ``inf``.
+    """
+    try:
+        a = np.asarray(a, dtype=np.float64)
+        b = np.asarray(b, dtype=np.float64)
+    except (TypeError, ValueError):
+        return float("inf")
+    if a.shape != b.shape or not np.all(np.isfinite(a)):
+        return float("inf")
+    return float(np.max(np.abs(a - b), initial=0.0) / max(np.max(np.abs(b), initial=0.0), 1e-300))
+
+
+def is_stub_value(value) -> bool:
+    """The assignment's skeleton returns None or a tuple of Nones (its ``pass`` bodies)."""
+    if value is None:
+        return True
+    return isinstance(value, tuple) and all(v is None for v in value)
+
+
+def _arrays(obj):
+    """Every ndarray directly in ``obj`` (argument, tuple, list or dict values)."""
+    if isinstance(obj, np.ndarray):
+        yield obj
+    elif isinstance(obj, (tuple, list)):
+        for v in obj:
+            yield from _arrays(v)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _arrays(v)
+
+
+class Probe:
+    """Collects properties for one checker; use as ``with Probe(...) as p: ...``."""
+
+    def __init__(self, layer: str, fn, kind: str = "forward"):
+        self.report = Report(layer, hint=START.get(kind, START["basic"]))
+        self.fn = fn
+        self.mutation_reported = False
+
+    def __enter__(self) -> "Probe":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        return exc_type is Stop
+
+    # -- recording --------------------------------------------------------------
+    def ok(self, name: str, detail: str = "") -> None:
+        self.report.properties.append(Property(name, PASS, detail))
+
+    def note(self, name: str, detail: str, diagnosis: str | None = None) -> None:
+        self.report.properties.append(Property(name, NOTE, detail, diagnosis))
+
+    def fail(self, name: str, evidence: str, diagnosis: str | None = None,
+             stop: bool = False) -> None:
+        detail = sentence(diagnosis, evidence) if diagnosis else evidence
+        self.report.properties.append(Property(name, FAIL, detail, diagnosis))
+        if stop:
+            raise Stop
+
+    def check(self, name: str, err: float, tol: float, diagnose=None, what: str = "") -> bool:
+        """Pass when ``err <= tol``; else fail with ``diagnose()``'s (id, evidence).
+
+        ``diagnose`` returns ``(diagnosis_id, evidence)``, or ``(None, "")`` when
+        no known signature fits, in which case the report states the measured
+        error and guesses nothing.
+        """
+        if err <= tol:
+            self.ok(name)
+            return True
+        diag, evidence = diagnose() if diagnose else (None, "")
+        if diag is None:
+            size = "not finite or of the wrong shape" if err == float("inf") else f"{err:.1e}"
+            evidence = (f"{what or name} differs from the reference by {size} "
+                        f"(relative to its largest value; tolerance {tol:.0e}); "
+                        "no known mistake fits")
+        self.fail(name, evidence, diag)
+        return False
+
+    # -- calling ----------------------------------------------------------------
+    def call(self, fn, *args, first: bool = False, label: str = "call"):
+        """``fn(*args)``, silenced; raises :class:`Failed` if the student's code raised.
+
+        With ``first=True`` a stub ends the checker as "not attempted yet".
+        Array arguments are watched: a change in place fails "inputs unchanged"
+        (reported once). Dicts are not watched: bn_param is meant to change.
+        """
+        watched = [(a, a.copy()) for arg in args if not isinstance(arg, dict)
+                   for a in _arrays(arg)]
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
+                    np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                value = fn(*args)
+        except NotImplementedError as exc:
+            if first:
+                self.not_attempted()
+            raise Failed(exc) from None
+        except Exception as exc:  # the student's bug, reported, never raised
+            raise Failed(exc) from None
+        if first and is_stub_value(value):
+            self.not_attempted()
+        for arr, before in watched:
+            if not self.mutation_reported and arr.shape == before.shape \
+                    and not np.array_equal(arr, before, equal_nan=True):
+                self.mutation_reported = True
+                change = float(np.max(np.abs(arr - before)))
+                self.fail("inputs unchanged", f"{label} changed an input array of shape "
+                          f"{arr.shape} in place (largest change {change:.3g})",
+                          "input_mutated")
+        return value
+
+    def not_attempted(self) -> None:
+        self.report.attempted = False
+        raise Stop
+
+    def unpack(self, value, names: tuple[str, ...], label: str) -> tuple:
+        """Check that ``value`` is a tuple of ``len(names)``; stop otherwise."""
+        if len(names) == 1:
+            return (value,)
+        if not isinstance(value, (tuple, list)) or len(value) != len(names):
+            got = (f"a {type(value).__name__} of length {len(value)}"
+                   if isinstance(value, (tuple, list)) else type(value).__name__)
+            self.fail("returns", f"{label} must return ({', '.join(names)}), got {got}",
+                      "shape", stop=True)
+        return tuple(value)
+
+    def run(self, fn, *args, names: tuple[str, ...], label: str, first: bool = False,
+            on_error=None):
+        """Call, unpack and fail-and-stop on an exception (``on_error`` may name it)."""
+        try:
+            value = self.call(fn, *args, first=first, label=label)
+        except Failed as err:
+            diag, evidence = on_error(err) if on_error else (None, "")
+            if diag is None:
+                diag, evidence = classify_exception(err)
+            self.fail("runs", f"{label} raised {err.reason}" + (f"; {evidence}" if evidence else ""),
+                      diag, stop=True)
+        return self.unpack(value, names, label)
+
+
+def classify_exception(err: Failed) -> tuple[str, str]:
+    """Name an exception's likely mistake from its type and message alone."""
+    msg = str(err.exc)
+    if isinstance(err.exc, ValueError) and "broadcast" in msg:
+        return "missing_keepdims", ""
+    return "exception", ""

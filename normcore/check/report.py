@@ -1,0 +1,133 @@
+"""The checker's result: one pass/fail line per property, printable in a notebook.
+
+A :class:`Report` is what every ``check_*`` function returns. It shows itself
+as an HTML table in Jupyter (``_repr_html_``) and as plain text lines of at
+most 88 characters elsewhere (``str(report)``), so the same object serves a
+notebook cell and the command line.
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from dataclasses import dataclass, field
+
+__all__ = ["Property", "Report", "WIDTH"]
+
+WIDTH = 88  # the book's code width; terminal reports wrap to it as well
+
+PASS, FAIL, NOTE = "pass", "fail", "note"
+
+
+@dataclass
+class Property:
+    """One checked property of the student's function.
+
+    Attributes
+    ----------
+    name : str
+        What was checked, e.g. ``"running statistics"``.
+    status : str
+        ``"pass"``, ``"fail"`` or ``"note"`` (a remark that is not a failure).
+    detail : str
+        One plain sentence: for a failure, the most likely mistake and the
+        measured evidence; for a pass, optionally what was measured.
+    diagnosis : str or None
+        A stable identifier of the named mistake (e.g. ``"eps_outside_sqrt"``),
+        or None when no known signature fits.
+    """
+
+    name: str
+    status: str
+    detail: str = ""
+    diagnosis: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status != FAIL
+
+
+@dataclass
+class Report:
+    """Everything one checker found about one student function.
+
+    Attributes
+    ----------
+    layer : str
+        The assignment's function name, e.g. ``"batchnorm_forward"``.
+    properties : list of Property
+    attempted : bool
+        False when the function is still the assignment's stub (it raises
+        ``NotImplementedError`` or returns only None).
+    hint : str
+        For a stub, one line on how to start.
+    """
+
+    layer: str
+    properties: list[Property] = field(default_factory=list)
+    attempted: bool = True
+    hint: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """True when the function was attempted and no property failed."""
+        return self.attempted and all(p.passed for p in self.properties)
+
+    @property
+    def failures(self) -> list[Property]:
+        return [p for p in self.properties if not p.passed]
+
+    @property
+    def diagnoses(self) -> list[str]:
+        """The identifiers of every named finding, failures first."""
+        ordered = self.failures + [p for p in self.properties if p.passed]
+        return [p.diagnosis for p in ordered if p.diagnosis]
+
+    @property
+    def status(self) -> str:
+        if not self.attempted:
+            return "not attempted yet"
+        return "passed" if self.passed else "FAILED"
+
+    def summary(self) -> str:
+        """The report's first line, e.g. ``batchnorm_forward: FAILED (1 of 7 checks)``."""
+        if not self.attempted:
+            return f"{self.layer}: not attempted yet"
+        checks = [p for p in self.properties if p.status != NOTE]
+        bad = len(self.failures)
+        if bad:
+            return f"{self.layer}: FAILED ({bad} of {len(checks)} checks)"
+        return f"{self.layer}: passed ({len(checks)} checks)"
+
+    def __str__(self) -> str:
+        lines = [self.summary()]
+        if not self.attempted:
+            lines += textwrap.wrap(self.hint, WIDTH, initial_indent="  ",
+                                   subsequent_indent="  ")
+            return "\n".join(lines)
+        for p in self.properties:
+            tag = {PASS: "ok  ", FAIL: "FAIL", NOTE: "note"}[p.status]
+            text = p.name + (f": {p.detail}" if p.detail else "")
+            if p.diagnosis and p.status != PASS:
+                text += f" [{p.diagnosis}]"
+            lines += textwrap.wrap(text, WIDTH, initial_indent=f"  {tag}  ",
+                                   subsequent_indent=" " * 8)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        colour = {"passed": "#1a7f37", "FAILED": "#cf222e"}.get(self.status, "#6e7781")
+        head = (f"<p><code>{html.escape(self.layer)}</code>: "
+                f"<b style='color:{colour}'>{html.escape(self.status)}</b></p>")
+        if not self.attempted:
+            return head + f"<p>{html.escape(self.hint)}</p>"
+        mark = {PASS: "&#10003;", FAIL: "&#10007;", NOTE: "&#8505;"}
+        rows = []
+        for p in self.properties:
+            diag = (f" <code>[{html.escape(p.diagnosis)}]</code>"
+                    if p.diagnosis and p.status != PASS else "")
+            rows.append(f"<tr><td>{mark[p.status]}</td><td>{html.escape(p.name)}</td>"
+                        f"<td style='text-align:left'>{html.escape(p.detail)}{diag}</td></tr>")
+        return head + "<table>" + "".join(rows) + "</table>"
