@@ -14,6 +14,10 @@ Environment variables:
 ``NORMCORE_CIFAR10_DIR``
     A ``cifar-10-batches-py`` directory to read CIFAR-10 from (default
     ``<cache>/cifar10/cifar-10-batches-py``).
+``NORMCORE_CIFAR10_VERIFY``
+    ``1`` (default): CIFAR-10 must match the official md5 sums; ``0``: accept a
+    copy that differs (re-pickled, or synthetic); the data's ``source`` then
+    says "md5 not verified".
 ``NORMCORE_CACHE_DIR``
     The per-user cache (see :mod:`normcore.storage`); the generated MNIST-1D is
     cached under ``datasets/`` there.
@@ -23,8 +27,9 @@ where with ``python -m normcore.data info``.
 """
 
 from normcore.data.cifar10 import get_CIFAR10_data, load_CIFAR10
-from normcore.data.dataset import DATASET_ENV, DATASETS, load_dataset
+from normcore.data.dataset import (DATASET_ENV, DATASETS, VERIFY_ENV, cifar10_verify_default,
+                                   load_dataset)
 from normcore.data.safe_pickle import UnsafePickleError
 
 __all__ = ["load_dataset", "load_CIFAR10", "get_CIFAR10_data", "UnsafePickleError",
-           "DATASET_ENV", "DATASETS"]
+           "DATASET_ENV", "DATASETS", "VERIFY_ENV", "cifar10_verify_default"]
