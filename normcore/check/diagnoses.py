@@ -22,10 +22,16 @@ EXPLAIN = {
                          "running = momentum * running + (1 - momentum) * batch",
     "running_not_stored": "the running statistics seem never to be stored back: "
                           "assign bn_param['running_mean'] and bn_param['running_var']",
+    "running_not_read": "the running statistics seem to restart from zeros on every call: "
+                        "read them with bn_param.get('running_mean', ...) before the "
+                        "update",
     "test_uses_batch_stats": "test mode seems to normalize with the batch's own statistics; "
                              "it must use running_mean and running_var",
     "test_drops_affine": "test mode seems to drop gamma and beta (out = gamma * xhat + beta)",
     "test_updates_running": "test mode must leave the running statistics unchanged",
+    "var_cancellation": "the variance seems to be computed as mean(x**2) - mean(x)**2, "
+                        "which cancels when the mean is large against the spread; "
+                        "mean((x - mu)**2) or np.var keeps float32's digits",
     "missing_keepdims": "a mean or variance seems to have lost its reduced axis; "
                         "use keepdims=True so it broadcasts against x",
     "ln_uses_bn_axis": "layer norm seems to take its statistics over the batch (axis 0); "
@@ -64,9 +70,11 @@ EXPLAIN = {
     "dtype": "a result lost the input's floating precision",
     "exception": "the function raised an exception",
     # other layers
-    "softmax_overflow": "exp overflows or a probability underflows to 0 before the log; "
-                        "subtract each row's max and take log-probabilities as "
-                        "shifted - log(sum(exp(shifted)))",
+    "softmax_overflow": "exp overflows; subtract each row's max from the scores "
+                        "before exp (the softmax does not change)",
+    "softmax_underflow": "a probability underflows to 0 before the log; take "
+                         "log-probabilities as shifted - log(sum(exp(shifted))) "
+                         "instead of log(probs)",
     "softmax_not_averaged": "the loss seems to be summed over the batch, not averaged",
     "dropout_keep_vs_drop": "p seems to be used as the probability of dropping; in the "
                             "assignment p is the probability of keeping a unit",

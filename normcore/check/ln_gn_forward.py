@@ -13,7 +13,7 @@ import numpy as np
 
 import normcore as nc
 from normcore.check.bn_forward import EPS, TOL64, check_float32
-from normcore.check.models import best_match, normalize
+from normcore.check.models import best_match, group_mean, normalize
 from normcore.check.probe import Failed, Probe, Stop, rel, require_callable
 
 __all__ = ["check_layernorm_forward", "check_spatial_groupnorm_forward"]
@@ -78,7 +78,7 @@ def _gn_candidates(x, gamma, beta):
     }
 
 
-def _common(p, fn, args, ref_out, candidates, make_args32, layer):
+def _common(p, fn, args, ref_out, candidates, make_args, layer):
     """Output, train/test sameness, float32 and untouched inputs."""
     x = args[0]
     out, _ = p.run(fn, *args, names=("out", "cache"), label=layer, first=True)
@@ -95,7 +95,7 @@ def _common(p, fn, args, ref_out, candidates, make_args32, layer):
                 what="out with mode='test' compared with mode='train'")
     except Failed as err:
         p.fail("same in test mode", f"a call with mode='test' raised {err.reason}", "exception")
-    check_float32(p, fn, make_args32(), ref_out, layer)
+    check_float32(p, fn, make_args, out, layer)
     if not p.mutation_reported:
         p.ok("inputs unchanged")
     return out, True
@@ -111,8 +111,10 @@ def check_layernorm_forward(fn):
     require_callable("fn", fn)
     x, gamma, beta = _ln_inputs()
     ref_out, _ = nc.layernorm_forward(x, gamma, beta, {})
-    f32 = lambda: (x.astype(np.float32), gamma.astype(np.float32),  # noqa: E731
-                   beta.astype(np.float32), {})
+
+    def f32(dt, centred):
+        v = x - x.mean(axis=1, keepdims=True) if centred else x
+        return v.astype(dt), gamma.astype(dt), beta.astype(dt), {}
     with Probe("layernorm_forward", fn) as p:
         out, shaped = _common(p, fn, (x.copy(), gamma.copy(), beta.copy(), {}), ref_out,
                               _ln_candidates(x, gamma, beta), f32, "layernorm_forward")
@@ -134,8 +136,10 @@ def check_spatial_groupnorm_forward(fn):
     require_callable("fn", fn)
     x, gamma, beta = _gn_inputs()
     ref_out, _ = nc.spatial_groupnorm_forward(x, gamma, beta, G, {})
-    f32 = lambda: (x.astype(np.float32), gamma.astype(np.float32),  # noqa: E731
-                   beta.astype(np.float32), G, {})
+
+    def f32(dt, centred):
+        v = x - group_mean(x, "gn", G) if centred else x
+        return v.astype(dt), gamma.astype(dt), beta.astype(dt), G, {}
     layer = "spatial_groupnorm_forward"
     with Probe(layer, fn) as p:
         try:

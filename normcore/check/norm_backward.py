@@ -251,7 +251,7 @@ def _check_backward(layer: str, fn, forward):
             p.note("forward", f"the gradients are right for {source}, which differs from "
                    f"the correct forward by {rel(out, ref_out):.1e}", "bug_in_forward")
         _check_alias(p, layer, fn, fwd, spec, x, gamma, beta, dout)
-        _check_float32(p, layer, fn, fwd, spec, x, gamma, beta, dout, true[0])
+        _check_float32(p, layer, fn, fwd, spec, x, gamma, beta, dout, grads[0])
         if not p.mutation_reported:
             p.ok("inputs unchanged")
     return p.report
@@ -288,7 +288,8 @@ def _check_alias(p, layer, fn, fwd, spec, x, gamma, beta, dout):
                f"out *= 2 the gradients changed by {change:.1e}", "result_aliases_cache")
 
 
-def _check_float32(p, layer, fn, fwd, spec, x, gamma, beta, dout, true_dx):
+def _check_float32(p, layer, fn, fwd, spec, x, gamma, beta, dout, own_dx):
+    """float32 dx agrees with the student's own float64 dx (a wrong formula fails once)."""
     f32 = [a.astype(np.float32) for a in (x, gamma, beta, dout)]
     try:
         _, cache = p.call(lambda *a: spec.forward(fwd, *a), *f32[:3], label="forward")
@@ -302,7 +303,8 @@ def _check_float32(p, layer, fn, fwd, spec, x, gamma, beta, dout, true_dx):
         return
     if dt != np.float32:
         p.note("float32", f"for float32 input dx is {dt} (harmless, twice the memory)")
-    p.check("float32 values", rel(dx, true_dx), TOL32, what="float32 dx")
+    p.check("float32 values", rel(dx, own_dx), TOL32,
+            what="float32 dx, compared with your float64 dx,")
 
 
 def _make(layer: str, doc: str):

@@ -114,6 +114,7 @@ class Probe:
         self.report.properties.append(Property(name, PASS, detail))
 
     def note(self, name: str, detail: str, diagnosis: str | None = None) -> None:
+        detail = sentence(diagnosis, detail) if diagnosis else detail
         self.report.properties.append(Property(name, NOTE, detail, diagnosis))
 
     def fail(self, name: str, evidence: str, diagnosis: str | None = None,

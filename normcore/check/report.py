@@ -1,8 +1,9 @@
 """The checker's result: one pass/fail line per property, printable in a notebook.
 
 A :class:`Report` is what every ``check_*`` function returns. It shows itself
-as an HTML table in Jupyter (``_repr_html_``) and as plain text lines of at
-most 88 characters elsewhere (``str(report)``), so the same object serves a
+as an HTML table in Jupyter (``_repr_html_``, or Markdown where HTML is not
+rendered: ``_repr_markdown_``) and as plain text lines of at
+most 80 characters elsewhere (``str(report)``), so the same object serves a
 notebook cell and the command line.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 __all__ = ["Property", "Report", "WIDTH"]
 
-WIDTH = 88  # the book's code width; terminal reports wrap to it as well
+WIDTH = 80  # a terminal's and a notebook cell's width: reports wrap to it
 
 PASS, FAIL, NOTE = "pass", "fail", "note"
 
@@ -103,7 +104,7 @@ class Report:
         lines = [self.summary()]
         if not self.attempted:
             lines += textwrap.wrap(self.hint, WIDTH, initial_indent="  ",
-                                   subsequent_indent="  ")
+                                   subsequent_indent="  ", break_on_hyphens=False)
             return "\n".join(lines)
         for p in self.properties:
             tag = {PASS: "ok  ", FAIL: "FAIL", NOTE: "note"}[p.status]
@@ -111,11 +112,24 @@ class Report:
             if p.diagnosis and p.status != PASS:
                 text += f" [{p.diagnosis}]"
             lines += textwrap.wrap(text, WIDTH, initial_indent=f"  {tag}  ",
-                                   subsequent_indent=" " * 8)
+                                   subsequent_indent=" " * 8, break_on_hyphens=False)
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return str(self)
+
+    def _repr_markdown_(self) -> str:
+        """Markdown for renderers without HTML: a bold head and one bullet per property."""
+        head = f"**`{self.layer}`**: {self.status}"
+        if not self.attempted:
+            return f"{head}\n\n{self.hint}\n"
+        mark = {PASS: "ok", FAIL: "**FAIL**", NOTE: "note"}
+        items = []
+        for p in self.properties:
+            diag = f" `[{p.diagnosis}]`" if p.diagnosis and p.status != PASS else ""
+            items.append(f"- {mark[p.status]} {p.name}" + (f": {p.detail}" if p.detail else "")
+                         + diag)
+        return head + "\n\n" + "\n".join(items) + "\n"
 
     def _repr_html_(self) -> str:
         colour = {"passed": "#1a7f37", "FAILED": "#cf222e"}.get(self.status, "#6e7781")
