@@ -2,7 +2,8 @@
 
 Same names and arguments as the CS231n assignment's ``gradient_check.py``.
 Every function perturbs ``x`` in place one entry at a time and always puts the
-original value back, even when ``f`` raises.
+original value back, even when ``f`` raises; ``x`` must therefore be a float
+array (``df`` and ``analytic_grad`` may be integer: they are promoted).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from normcore.validation import check_array, check_positive_int, check_real
+from normcore.validation import as_float_array, check_array, check_positive_int, check_real
 
 __all__ = ["eval_numerical_gradient", "eval_numerical_gradient_array", "grad_check_sparse", "rel_error"]
 
@@ -38,6 +39,13 @@ def rel_error(x, y) -> float:
 
 def _check_h(h) -> float:
     return check_real("h", h, 0.0, low_open=True)
+
+
+def _check_point(x) -> None:
+    # x is perturbed in place, so it cannot be promoted to a float copy (f may
+    # read the array itself, as the assignment's lambdas do), and an integer x
+    # would round x + h back to x.
+    check_array("x", x, reason=" (it is perturbed in place by h)")
 
 
 def _evaluate_around(f, x: np.ndarray, ix: tuple, h: float, copy: bool = False):
@@ -78,7 +86,7 @@ def eval_numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, ver
     -------
     grad : ndarray, same shape as x
     """
-    check_array("x", x)
+    _check_point(x)
     h = _check_h(h)
     grad = np.zeros_like(x)
     for ix in np.ndindex(x.shape):  # C order, as the assignment's nditer loop
@@ -108,8 +116,8 @@ def eval_numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.n
     -------
     grad : ndarray, same shape as x
     """
-    check_array("x", x)
-    check_array("df", df)
+    _check_point(x)
+    df = as_float_array("df", df, x.dtype)
     h = _check_h(h)
     grad = np.zeros_like(x)
     for ix in np.ndindex(x.shape):
@@ -150,8 +158,8 @@ def grad_check_sparse(f: Callable[[np.ndarray], float], x: np.ndarray, analytic_
     errors : ndarray, shape (num_checks,)
         ``|numerical - analytic| / max(1e-8, |numerical| + |analytic|)`` per check.
     """
-    check_array("x", x)
-    check_array("analytic_grad", analytic_grad)
+    _check_point(x)
+    analytic_grad = as_float_array("analytic_grad", analytic_grad, x.dtype)
     if analytic_grad.shape != x.shape:
         raise ValueError(f"analytic_grad must have the shape of x, {x.shape}, got {analytic_grad.shape}")
     num_checks = check_positive_int("num_checks", num_checks)

@@ -3,6 +3,10 @@
 Every layer is a pair of pure functions with the CS231n assignment's contract:
 ``*_forward(...) -> (out, cache)`` and ``*_backward(dout, cache) -> grads``.
 The caches are named tuples, so ``cache.x`` reads better than ``cache[0]``.
+Integer and boolean arrays are promoted, as NumPy's arithmetic promotes them in
+the assignment's code: to the floating dtype of the layer's input, or float64
+when that input is itself integer. Only arrays with no meaning as real numbers
+(complex, strings, objects) and wrong shapes are refused.
 Normalization layers live in :mod:`normcore.normalization`.
 """
 
@@ -13,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from normcore.validation import check_array, check_choice, check_labels, check_real
+from normcore.validation import as_float_array, check_choice, check_labels, check_real
 
 __all__ = [
     "AffineCache", "ReluCache", "DropoutCache",
@@ -65,11 +69,11 @@ def affine_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndar
     out : ndarray, shape (N, M)
     cache : AffineCache
     """
-    check_array("x", x)
+    x = as_float_array("x", x)
     if x.ndim < 2:
         raise ValueError(f"x must have shape (N, d_1, ..., d_k) with at least 2 dimensions, got {x.shape}")
-    check_array("w", w, ndim=2)
-    check_array("b", b, ndim=1)
+    w = as_float_array("w", w, x.dtype, ndim=2)
+    b = as_float_array("b", b, x.dtype, ndim=1)
     D = int(np.prod(x.shape[1:]))
     if w.shape[0] != D:
         raise ValueError(f"w must have shape ({D}, M) to match x of shape {x.shape}, got {w.shape}")
@@ -98,7 +102,7 @@ def affine_backward(dout: np.ndarray, cache: AffineCache) -> tuple[np.ndarray, n
     """
     x, w, _ = cache
     N = x.shape[0]
-    check_array("dout", dout, ndim=2)
+    dout = as_float_array("dout", dout, x.dtype, ndim=2)
     if dout.shape != (N, w.shape[1]):
         raise ValueError(f"dout must have shape {(N, w.shape[1])}, got {dout.shape}")
     dx = (dout @ w.T).reshape(x.shape)
@@ -119,7 +123,7 @@ def relu_forward(x: np.ndarray) -> tuple[np.ndarray, ReluCache]:
     out : ndarray, same shape as x
     cache : ReluCache
     """
-    check_array("x", x)
+    x = as_float_array("x", x)
     return np.maximum(x, 0), ReluCache(x)
 
 
@@ -136,7 +140,7 @@ def relu_backward(dout: np.ndarray, cache: ReluCache) -> np.ndarray:
     dx : ndarray, same shape as x
     """
     x = cache.x
-    check_array("dout", dout)
+    dout = as_float_array("dout", dout, x.dtype)
     if dout.shape != x.shape:
         raise ValueError(f"dout must have shape {x.shape}, got {dout.shape}")
     # At x == 0 the subgradient 0 is chosen, as in the assignment.
@@ -163,7 +167,7 @@ def softmax_loss(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     dx : ndarray, shape (N, C)
         Gradient of ``loss`` with respect to ``x``.
     """
-    check_array("x", x, ndim=2)
+    x = as_float_array("x", x, ndim=2)
     N, C = x.shape
     check_labels("y", y, N, C)
     shifted = x - x.max(axis=1, keepdims=True)
@@ -217,7 +221,7 @@ def dropout_forward(x: np.ndarray, dropout_param: dict) -> tuple[np.ndarray, Dro
     out : ndarray, same shape and dtype as x
     cache : DropoutCache
     """
-    check_array("x", x)
+    x = as_float_array("x", x)
     p, mode = _check_dropout_param(dropout_param)
     if mode == "test":
         return x, DropoutCache(mode, p, None)
@@ -241,7 +245,8 @@ def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
     -------
     dx : ndarray, same shape as x
     """
-    check_array("dout", dout)
+    dtype = None if cache.mask is None else cache.mask.dtype
+    dout = as_float_array("dout", dout, dtype)
     if cache.mode == "test":
         return dout
     if dout.shape != cache.mask.shape:

@@ -20,6 +20,10 @@ so they share their code. Batch-norm statistics are per channel (axis 1) and
 keep the reduced axes as size-1 dimensions (``keepdims=True``) so they broadcast
 against ``x``: in a batch-norm cache ``mu`` has shape (1, D). Layer-norm and
 group-norm statistics are per row of a (rows, features) view of ``x``.
+Integer or boolean ``x``, ``gamma``, ``beta`` and ``dout`` are promoted to x's
+floating dtype (float64 for an integer ``x``), as the assignment's arithmetic
+would promote them (its ConvolutionalNetworks notebook passes integer ``gamma``
+and ``beta``).
 
 Batch norm additionally has :func:`batchnorm_backward`, a node-by-node walk
 back through the computation graph whose intermediates the cache names.
@@ -38,7 +42,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from normcore.validation import check_array, check_choice, check_positive_int, check_real, check_shape
+from normcore.validation import as_float_array, check_choice, check_positive_int, check_real, check_shape
 
 __all__ = [
     "BatchNormCache", "LayerNormCache", "GroupNormCache",
@@ -203,21 +207,30 @@ def _check_param(name: str, param: Any, need_mode: bool) -> tuple[str | None, fl
     return mode, eps
 
 
-def _check_dout(dout: Any, shape: tuple[int, ...]) -> None:
-    check_array("dout", dout)
-    if dout.shape != shape:
-        raise ValueError(f"dout must have shape {shape} (the forward input's), got {dout.shape}")
+def _check_dout(dout: Any, x: np.ndarray) -> np.ndarray:
+    """``dout`` as a float array of the forward input's shape (integers promoted to x's dtype)."""
+    dout = as_float_array("dout", dout, x.dtype)
+    if dout.shape != x.shape:
+        raise ValueError(f"dout must have shape {x.shape} (the forward input's), got {dout.shape}")
+    return dout
 
 
-def _check_affine_inputs(x, gamma, beta, ndim: int, x_doc: str, param_shape) -> None:
-    """Check x's rank and that gamma and beta have ``param_shape(x.shape)``."""
-    check_array("x", x)
+def _check_affine_inputs(x, gamma, beta, ndim: int, x_doc: str, param_shape):
+    """Check x's rank and that gamma and beta have ``param_shape(x.shape)``.
+
+    Returns ``x, gamma, beta`` as float arrays: integer or boolean ones promoted
+    to x's floating dtype (float64 for an integer x), as ``gamma * xhat + beta``
+    would promote them in the assignment's code.
+    """
+    x = as_float_array("x", x)
     if x.ndim != ndim:
         raise ValueError(f"x must be a {ndim}-D array of shape {x_doc}, got shape {x.shape}")
     shape = param_shape(x.shape)
-    for name, p in (("gamma", gamma), ("beta", beta)):
-        check_array(name, p)
-        check_shape(name, p, shape)
+    gamma = as_float_array("gamma", gamma, x.dtype)
+    check_shape("gamma", gamma, shape)
+    beta = as_float_array("beta", beta, x.dtype)
+    check_shape("beta", beta, shape)
+    return x, gamma, beta
 
 
 def _bn_forward(x, gamma_b, beta_b, bn_param, axis):
@@ -233,7 +246,9 @@ def _bn_forward(x, gamma_b, beta_b, bn_param, axis):
         running_mean = np.zeros(C, dtype=x.dtype)
     if running_var is None:
         running_var = np.zeros(C, dtype=x.dtype)
+    running_mean = as_float_array("bn_param['running_mean']", running_mean, x.dtype)
     check_shape("bn_param['running_mean']", running_mean, (C,))
+    running_var = as_float_array("bn_param['running_var']", running_var, x.dtype)
     check_shape("bn_param['running_var']", running_var, (C,))
 
     if mode == "train":
@@ -259,7 +274,7 @@ def _bn_forward(x, gamma_b, beta_b, bn_param, axis):
 
 def _bn_backward_closed(dout: np.ndarray, cache: BatchNormCache):
     """Closed-form batch-norm backward; dgamma and dbeta come back with shape (C,)."""
-    _check_dout(dout, cache.x.shape)
+    dout = _check_dout(dout, cache.x)
     xmu, ivar, stat_shape = cache.xmu, cache.ivar, cache.ivar.shape
     dbeta = _channel_sum(dout)
     # sum(dout * xhat) = ivar * sum(dout * xmu): ivar is constant along the sum.
@@ -309,7 +324,7 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     out : ndarray, shape (N, D)
     cache : BatchNormCache
     """
-    _check_affine_inputs(x, gamma, beta, 2, "(N, D)", lambda s: (s[1],))
+    x, gamma, beta = _check_affine_inputs(x, gamma, beta, 2, "(N, D)", lambda s: (s[1],))
     D = x.shape[1]
     return _bn_forward(x, gamma.reshape(1, D), beta.reshape(1, D), bn_param, (0,))
 
@@ -339,7 +354,7 @@ def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache
     if cache.mode != "train" or cache.x.ndim != 2:
         # The graph below is batch norm's train-mode graph on (N, D) inputs.
         return _bn_backward_closed(dout, cache)
-    _check_dout(dout, cache.x.shape)
+    dout = _check_dout(dout, cache.x)
     N = dout.shape[0]
     xmu, var, std, ivar = cache.xmu, cache.var, cache.std, cache.ivar
     xhat, gamma = cache.xhat, cache.gamma
@@ -413,7 +428,7 @@ def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     out : ndarray, shape (N, D)
     cache : LayerNormCache
     """
-    _check_affine_inputs(x, gamma, beta, 2, "(N, D)", lambda s: (s[1],))
+    x, gamma, beta = _check_affine_inputs(x, gamma, beta, 2, "(N, D)", lambda s: (s[1],))
     _, eps = _check_param("ln_param", ln_param, need_mode=False)
     mu, var, ivar, xhat = _standardize_rows(x, eps)
     out = xhat * gamma
@@ -434,7 +449,7 @@ def layernorm_backward(dout: np.ndarray, cache: LayerNormCache) -> tuple[np.ndar
     dx : ndarray, shape (N, D)
     dgamma, dbeta : ndarray, shape (D,)
     """
-    _check_dout(dout, cache.x.shape)
+    dout = _check_dout(dout, cache.x)
     dbeta = _channel_sum(dout)
     dgamma = _channel_sum_of_products(dout, cache.xhat)
     dx = _standardize_rows_backward(dout * cache.gamma, cache.xhat, cache.ivar)
@@ -464,7 +479,7 @@ def spatial_batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray
     out : ndarray, shape (N, C, H, W)
     cache : BatchNormCache
     """
-    _check_affine_inputs(x, gamma, beta, 4, "(N, C, H, W)", lambda s: (s[1],))
+    x, gamma, beta = _check_affine_inputs(x, gamma, beta, 4, "(N, C, H, W)", lambda s: (s[1],))
     C = x.shape[1]
     return _bn_forward(x, gamma.reshape(1, C, 1, 1), beta.reshape(1, C, 1, 1), bn_param, (0, 2, 3))
 
@@ -505,7 +520,7 @@ def spatial_groupnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray
     out : ndarray, shape (N, C, H, W)
     cache : GroupNormCache
     """
-    _check_affine_inputs(x, gamma, beta, 4, "(N, C, H, W)", lambda s: (1, s[1], 1, 1))
+    x, gamma, beta = _check_affine_inputs(x, gamma, beta, 4, "(N, C, H, W)", lambda s: (1, s[1], 1, 1))
     N, C = x.shape[:2]
     G = check_positive_int("G", G)
     if C % G:
@@ -532,7 +547,7 @@ def spatial_groupnorm_backward(dout: np.ndarray, cache: GroupNormCache) -> tuple
     dx : ndarray, shape (N, C, H, W)
     dgamma, dbeta : ndarray, shape (1, C, 1, 1)
     """
-    _check_dout(dout, cache.x.shape)
+    dout = _check_dout(dout, cache.x)
     N, C = dout.shape[:2]
     dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
     dgamma = _channel_sum_of_products(dout, cache.xhat).reshape(1, C, 1, 1)

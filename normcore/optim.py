@@ -20,19 +20,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from normcore.validation import check_shape
+from normcore.validation import as_float_array, check_shape
 
 __all__ = ["sgd", "sgd_momentum", "rmsprop", "adam"]
 
 
 def _start(w, dw, config):
-    """Check the shared arguments and return the config dict to fill in."""
+    """Check the shared arguments; return ``w``, ``dw`` and the config dict to fill in.
+
+    Integer or boolean arrays are promoted as NumPy's arithmetic would: ``w`` to
+    float64, ``dw`` to ``w``'s floating dtype (so an integer gradient does not
+    turn a float32 parameter into float64).
+    """
+    w = as_float_array("w", w)
+    dw = as_float_array("dw", dw, w.dtype)
     check_shape("dw", dw, w.shape)
     if config is None:
-        return {}
+        return w, dw, {}
     if not isinstance(config, dict):
         raise TypeError(f"config must be a dict or None, got {type(config).__name__}")
-    return config
+    return w, dw, config
 
 
 def sgd(w, dw, config=None):
@@ -53,7 +60,7 @@ def sgd(w, dw, config=None):
     config : dict
         The same dict, with defaults filled in.
     """
-    config = _start(w, dw, config)
+    w, dw, config = _start(w, dw, config)
     config.setdefault("learning_rate", 1e-2)
     next_w = w - config["learning_rate"] * dw
     return next_w, config
@@ -78,7 +85,7 @@ def sgd_momentum(w, dw, config=None):
     config : dict
         With ``velocity`` updated.
     """
-    config = _start(w, dw, config)
+    w, dw, config = _start(w, dw, config)
     config.setdefault("learning_rate", 1e-2)
     config.setdefault("momentum", 0.9)
     v = config.get("velocity")
@@ -109,7 +116,7 @@ def rmsprop(w, dw, config=None):
     config : dict
         With ``cache`` updated.
     """
-    config = _start(w, dw, config)
+    w, dw, config = _start(w, dw, config)
     config.setdefault("learning_rate", 1e-2)
     config.setdefault("decay_rate", 0.99)
     config.setdefault("epsilon", 1e-8)
@@ -144,7 +151,7 @@ def adam(w, dw, config=None):
     config : dict
         With ``m``, ``v`` and ``t`` updated.
     """
-    config = _start(w, dw, config)
+    w, dw, config = _start(w, dw, config)
     config.setdefault("learning_rate", 1e-3)
     config.setdefault("beta1", 0.9)
     config.setdefault("beta2", 0.999)

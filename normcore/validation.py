@@ -15,8 +15,30 @@ from typing import Any, Iterable
 import numpy as np
 
 
-def check_array(name: str, x: Any, ndim: int | Iterable[int] | None = None) -> np.ndarray:
+# dtype.kind codes: floating, then what NumPy promotes to floating without loss of
+# meaning (signed and unsigned integers, booleans). Complex, strings, bytes,
+# objects, dates and records have no meaning as activations or weights.
+_REAL_KINDS = "fiub"
+
+
+def _check_ndarray(name: str, x: Any, ndim: int | Iterable[int] | None, what: str) -> None:
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray of {what}, got {type(x).__name__}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, numbers.Integral) else tuple(ndim)
+        if x.ndim not in allowed:
+            want = " or ".join(str(d) for d in allowed)
+            raise ValueError(f"{name} must be a {want}-D array, got shape {x.shape}")
+
+
+def check_array(name: str, x: Any, ndim: int | Iterable[int] | None = None,
+                reason: str = "") -> np.ndarray:
     """Return ``x`` if it is a floating NumPy array of an allowed rank.
+
+    The strict check, for arrays that are written to in place (the point a
+    numerical gradient perturbs by ``h``: an integer array would round ``h``
+    away). Arrays that are only read are checked by :func:`as_float_array`,
+    which promotes integers as NumPy does.
 
     Parameters
     ----------
@@ -27,17 +49,46 @@ def check_array(name: str, x: Any, ndim: int | Iterable[int] | None = None) -> n
         silently coerced.
     ndim : int or iterable of int, optional
         Allowed numbers of dimensions.
+    reason : str, optional
+        Why a float is required, appended to the error message.
     """
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
-    if ndim is not None:
-        allowed = (ndim,) if isinstance(ndim, numbers.Integral) else tuple(ndim)
-        if x.ndim not in allowed:
-            want = " or ".join(str(d) for d in allowed)
-            raise ValueError(f"{name} must be a {want}-D array, got shape {x.shape}")
+    _check_ndarray(name, x, ndim, "floats")
     if x.dtype.kind != "f":  # np.issubdtype is ~4 us; layers call this on every array
-        raise TypeError(f"{name} must have a floating dtype, got {x.dtype}")
+        raise TypeError(f"{name} must have a floating dtype{reason}, got {x.dtype}")
     return x
+
+
+def as_float_array(name: str, x: Any, dtype: Any = None,
+                   ndim: int | Iterable[int] | None = None) -> np.ndarray:
+    """Return ``x`` as a floating array, promoting integer and boolean arrays.
+
+    What the assignment's code does implicitly (``gamma * xhat`` with an integer
+    ``gamma`` is a float array), done once at the layer's entry so every
+    intermediate and the cache are floating. Float arrays are returned as they
+    are, whatever their precision (NumPy's promotion decides mixed precisions).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, used in the error message.
+    x : object
+        A NumPy array of floats, integers or booleans. Anything else is refused:
+        a list (nothing is silently converted), and arrays with no meaning as
+        real numbers (complex, strings, objects).
+    dtype : floating dtype, optional
+        What integer and boolean arrays become: the layer's working dtype, i.e.
+        the floating dtype of its main input. Default float64.
+    ndim : int or iterable of int, optional
+        Allowed numbers of dimensions.
+    """
+    _check_ndarray(name, x, ndim, "real numbers")
+    kind = x.dtype.kind
+    if kind == "f":  # the fast path: layers call this on every array
+        return x
+    if kind not in _REAL_KINDS:
+        raise TypeError(f"{name} must hold real numbers (a float, integer or boolean dtype), "
+                        f"got dtype {x.dtype}")
+    return x.astype(np.float64 if dtype is None else dtype)
 
 
 FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))

@@ -33,15 +33,34 @@ def test_eval_numerical_gradient_on_a_known_function(capsys):
     assert len(lines) == x.size and lines[0].startswith("(0, 0)")
 
 
-def test_eval_numerical_gradient_array_on_a_linear_map():
+def test_eval_numerical_gradient_array_on_a_cubic_map():
     rng = np.random.default_rng(1)
     A = rng.standard_normal((5, 3))
-    x = rng.standard_normal(3)
+    # Entries of x kept at |x| >= 0.5, so that relative errors measure the method.
+    x = rng.uniform(0.5, 2, 3) * rng.choice([-1, 1], 3)
     df = rng.standard_normal(5)
-    grad = nc.eval_numerical_gradient_array(lambda v: A @ v, x, df)
-    # The gradient of sum((A x) * df) is A.T @ df; for a linear f centred differences
-    # are exact up to round-off.
-    assert nc.rel_error(grad, A.T @ df) < 1e-8
+    grad = nc.eval_numerical_gradient_array(lambda v: A @ v**3, x, df)
+    # The gradient of sum((A x**3) * df) is 3 x**2 * (A.T @ df). Centred differences
+    # of a cubic are off by h**2 = 1e-10 relative to 3 x**2 >= 0.75, plus round-off
+    # ~1e-16 * |f| / h ~ 1e-10; a forward difference is off by ~h / |x| >= 5e-6
+    # relative. (A linear map could not tell the two apart: both are exact on it.)
+    assert nc.rel_error(grad, 3 * x**2 * (A.T @ df)) < 1e-8
+
+
+def test_integer_df_and_analytic_grad_are_promoted_but_x_must_be_float():
+    x = np.array([1.0, -2.0, 0.5])
+    # df = 2 for every output: the gradient of sum(2 * x**2) is 4 x.
+    grad = nc.eval_numerical_gradient_array(lambda v: v**2, x, np.full(3, 2))
+    np.testing.assert_allclose(grad, 4 * x, rtol=1e-8)
+    errors = nc.grad_check_sparse(lambda v: float(np.sum(v)), x, np.ones(3, dtype=int), num_checks=3,
+                                  seed=0, verbose=False)
+    # Linear f: centred differences exact up to round-off (~1e-16 * |f| / h = 1e-11).
+    assert errors.max() < 1e-8
+    # x itself is perturbed in place by h: an integer x would round x + h back to x,
+    # and promoting a copy would leave f (which may read the caller's array, as the
+    # assignment's lambdas do) evaluating the unperturbed point. Refused, saying why.
+    with pytest.raises(TypeError, match="x must have a floating dtype .*perturbed in place"):
+        nc.eval_numerical_gradient_array(lambda v: v, np.arange(3), np.ones(3))
 
 
 def test_eval_numerical_gradient_array_copies_reused_outputs():
@@ -120,6 +139,9 @@ def test_grad_check_sparse_seed_is_reproducible_and_leaves_global_rngs_alone():
 @pytest.mark.parametrize("call, exc, name", [
     (lambda: nc.eval_numerical_gradient(np.sum, [1.0, 2.0]), TypeError, "x"),
     (lambda: nc.eval_numerical_gradient(np.sum, np.arange(3)), TypeError, "x"),
+    (lambda: nc.eval_numerical_gradient_array(lambda v: v, np.zeros(3), np.zeros(3, complex)), TypeError, "df"),
+    (lambda: nc.grad_check_sparse(np.sum, np.zeros(3), np.zeros(3).astype(str)), TypeError, "analytic_grad"),
+    (lambda: nc.eval_numerical_gradient(np.sum, np.zeros(3), h=float("nan")), ValueError, "h"),
     (lambda: nc.eval_numerical_gradient(np.sum, np.zeros(3), h=0.0), ValueError, "h"),
     (lambda: nc.eval_numerical_gradient_array(lambda v: v, np.zeros(3), np.zeros(2)), ValueError, "df"),
     (lambda: nc.grad_check_sparse(np.sum, np.zeros(3), np.zeros(4)), ValueError, "analytic_grad"),

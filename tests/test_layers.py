@@ -49,6 +49,19 @@ def test_relu_forward_and_gradient():
     assert nc.rel_error(dx, dx_num) < GRAD_TOL
 
 
+def test_relu_gradient_at_exactly_zero_is_zero():
+    # The kink: the assignment (and normcore) pass no gradient where x == 0. The
+    # test above keeps x away from 0, but an all-zero input reaches it (a dead
+    # layer, or zero-initialized activations), and there x >= 0 would pass dout.
+    x = np.zeros((3, 4))
+    out, cache = nc.relu_forward(x)
+    np.testing.assert_array_equal(out, 0.0)
+    np.testing.assert_array_equal(nc.relu_backward(np.ones_like(x), cache), 0.0)
+    mixed = np.array([[-1.0, 0.0, 2.0]])
+    _, cache = nc.relu_forward(mixed)
+    np.testing.assert_array_equal(nc.relu_backward(np.full((1, 3), 5.0), cache), [[0.0, 0.0, 5.0]])
+
+
 def test_relu_keeps_float32():
     x = np.array([[-1.0, 2.0]], dtype=np.float32)
     out, cache = nc.relu_forward(x)
@@ -130,12 +143,21 @@ def test_dropout_seed_reproduces_the_assignment_and_leaves_global_rng_alone():
 
 
 def test_dropout_without_seed_uses_the_global_rng():
+    # The assignment draws np.random.rand(*x.shape) < p: the same mask, and the
+    # global generator advanced by exactly that draw (a private generator, even a
+    # fixed one, would give the same mask twice but not this one).
     x = np.ones((20, 20))
     np.random.seed(5)
     out1, _ = nc.dropout_forward(x, {"mode": "train", "p": 0.5})
+    after_dropout = np.random.get_state()[1].copy(), np.random.get_state()[2]
     np.random.seed(5)
+    expected = (np.random.rand(*x.shape) < 0.5) / 0.5
+    np.testing.assert_array_equal(out1, x * expected)
+    np.testing.assert_array_equal(np.random.get_state()[1], after_dropout[0])
+    assert np.random.get_state()[2] == after_dropout[1]
+    # And the next call draws a new mask.
     out2, _ = nc.dropout_forward(x, {"mode": "train", "p": 0.5})
-    np.testing.assert_array_equal(out1, out2)
+    assert not np.array_equal(out1, out2)
 
 
 def test_dropout_gradient_and_dtype():
@@ -152,6 +174,53 @@ def test_dropout_gradient_and_dtype():
 
 
 # --------------------------------------------------------------------------- #
+# Integer input: promoted as NumPy promotes it in the assignment's code
+# --------------------------------------------------------------------------- #
+
+def test_integer_and_boolean_arrays_are_promoted_to_the_inputs_float_dtype():
+    rng = np.random.default_rng(7)
+    xi = rng.integers(-5, 6, (4, 2, 3))
+    wi = rng.integers(-3, 4, (6, 5))
+    bi = rng.integers(-2, 3, 5)
+    douti = rng.integers(-4, 5, (4, 5))
+    xf, wf, bf, doutf = (a.astype(np.float64) for a in (xi, wi, bi, douti))
+    # An integer x becomes float64, and the result is what the float call gives,
+    # bit for bit (small integers convert exactly; the arithmetic is the same).
+    out, cache = nc.affine_forward(xi, wi, bi)
+    ref_out, ref_cache = nc.affine_forward(xf, wf, bf)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, ref_out)
+    for got, want in zip(nc.affine_backward(douti, cache), nc.affine_backward(doutf, ref_cache)):
+        assert got.dtype == np.float64
+        np.testing.assert_array_equal(got, want)
+    # Integer weights next to a float32 input take the input's dtype, not float64.
+    x32 = xf.astype(np.float32)
+    out32, cache32 = nc.affine_forward(x32, wi, bi)
+    assert out32.dtype == np.float32
+    np.testing.assert_array_equal(out32, nc.affine_forward(x32, wf.astype(np.float32), bf.astype(np.float32))[0])
+    assert all(g.dtype == np.float32 for g in nc.affine_backward(douti, cache32))
+
+    out, cache = nc.relu_forward(xi)
+    np.testing.assert_array_equal(out, np.maximum(xf, 0))
+    dx = nc.relu_backward(rng.integers(0, 2, xi.shape).astype(bool), cache)
+    assert dx.dtype == np.float64
+
+    y = rng.integers(0, 5, 4)
+    loss, dscores = nc.softmax_loss(douti, y)
+    ref_loss, ref_dscores = nc.softmax_loss(doutf, y)
+    assert loss == ref_loss
+    np.testing.assert_array_equal(dscores, ref_dscores)
+
+    param = {"mode": "train", "p": 0.5, "seed": 3}
+    out, cache = nc.dropout_forward(xi, param)
+    np.testing.assert_array_equal(out, nc.dropout_forward(xf, param)[0])
+    dx = nc.dropout_backward(rng.integers(-4, 5, xi.shape), cache)
+    assert dx.dtype == np.float64
+    test_out, _ = nc.dropout_forward(xi.astype(bool), {"mode": "test", "p": 0.5})
+    assert test_out.dtype == np.float64
+
+
+# --------------------------------------------------------------------------- #
 # Bad input: the error names the argument
 # --------------------------------------------------------------------------- #
 
@@ -163,12 +232,19 @@ B = np.zeros(2)
 @pytest.mark.parametrize("call, exc, name", [
     (lambda: nc.affine_forward(X.tolist(), W, B), TypeError, "x"),
     (lambda: nc.affine_forward(np.zeros(4), W, B), ValueError, "x"),
-    (lambda: nc.affine_forward(X.astype(int), W, B), TypeError, "x"),
+    # Integer arrays are promoted (see above), so the dtypes refused are those with
+    # no meaning as real numbers: complex, strings, objects.
+    (lambda: nc.affine_forward(X.astype(complex), W, B), TypeError, "x"),
+    (lambda: nc.affine_forward(X, W.astype(str), B), TypeError, "w"),
+    (lambda: nc.affine_forward(X, W, B.astype(object)), TypeError, "b"),
+    (lambda: nc.affine_backward(np.zeros((3, 2), complex), nc.affine_forward(X, W, B)[1]), TypeError, "dout"),
     (lambda: nc.affine_forward(X, np.zeros((5, 2)), B), ValueError, "w"),
     (lambda: nc.affine_forward(X, W, np.zeros(3)), ValueError, "b"),
     (lambda: nc.affine_backward(np.zeros((3, 3)), nc.affine_forward(X, W, B)[1]), ValueError, "dout"),
     (lambda: nc.relu_forward([1.0, -1.0]), TypeError, "x"),
     (lambda: nc.relu_backward(np.zeros(3), nc.relu_forward(X)[1]), ValueError, "dout"),
+    (lambda: nc.relu_backward(X.astype(str), nc.relu_forward(X)[1]), TypeError, "dout"),
+    (lambda: nc.softmax_loss(X.astype(complex), np.zeros(3, int)), TypeError, "x"),
     (lambda: nc.softmax_loss(np.zeros(3), np.zeros(3, int)), ValueError, "x"),
     (lambda: nc.softmax_loss(X, np.array([0, 1, 4])), ValueError, "y"),
     (lambda: nc.softmax_loss(X, np.array([0, -1, 2])), ValueError, "y"),
@@ -177,13 +253,14 @@ B = np.zeros(2)
     (lambda: nc.dropout_forward(X, {"mode": "train", "p": 0.0}), ValueError, r"dropout_param\['p'\]"),
     (lambda: nc.dropout_forward(X, {"mode": "train", "p": 1.5}), ValueError, r"dropout_param\['p'\]"),
     (lambda: nc.dropout_forward(X, {"mode": "train", "p": "0.5"}), TypeError, r"dropout_param\['p'\]"),
+    (lambda: nc.dropout_forward(X, {"mode": "train", "p": float("nan")}), ValueError, r"dropout_param\['p'\]"),
     (lambda: nc.dropout_forward(X, {"mode": "train"}), ValueError, r"dropout_param\['p'\]"),
     (lambda: nc.dropout_forward(X, {"p": 0.5}), ValueError, r"dropout_param\['mode'\]"),
     (lambda: nc.dropout_forward(X, {"mode": "eval", "p": 0.5}), ValueError, r"dropout_param\['mode'\]"),
     (lambda: nc.dropout_forward(X, {"mode": "train", "p": 0.5, "seed": -1}), ValueError, "seed"),
     (lambda: nc.dropout_forward(X, {"mode": "train", "p": 0.5, "seed": 1.5}), TypeError, "seed"),
     (lambda: nc.dropout_forward(X, None), TypeError, "dropout_param"),
-    (lambda: nc.dropout_forward(X.astype(np.int64), {"mode": "test", "p": 0.5}), TypeError, "x"),
+    (lambda: nc.dropout_forward(X.astype(np.complex64), {"mode": "test", "p": 0.5}), TypeError, "x"),
 ])
 def test_bad_input_names_the_argument(call, exc, name):
     with pytest.raises(exc, match=name):

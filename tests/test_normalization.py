@@ -148,6 +148,41 @@ def test_running_stats_follow_the_assignment_convention():
     assert p32["running_mean"].dtype == np.float32 and p32["running_var"].dtype == np.float32
 
 
+@pytest.mark.parametrize("forward, x_shape", [
+    (nc.batchnorm_forward, (10, 4)), (nc.spatial_batchnorm_forward, (5, 4, 2, 3))])
+def test_default_momentum_is_the_assignments_0_9(forward, x_shape):
+    rng = np.random.default_rng(12)
+    axes = (0,) if len(x_shape) == 2 else (0, 2, 3)
+    x1 = rng.standard_normal(x_shape) * 3 + 1
+    x2 = rng.standard_normal(x_shape) * 2 - 4
+    param = {"mode": "train"}
+    gamma, beta = np.ones(4), np.zeros(4)
+    forward(x1, gamma, beta, param)
+    forward(x2, gamma, beta, param)
+    # Two updates from zeros with momentum 0.9: 0.9 * (0.1 * first) + 0.1 * second.
+    # (0.99, Keras' default, would give 0.0099 and 0.01.) 1e-12: float64 round-off.
+    for key, stat in (("running_mean", np.mean), ("running_var", np.var)):
+        expected = 0.9 * 0.1 * stat(x1, axis=axes) + 0.1 * stat(x2, axis=axes)
+        np.testing.assert_allclose(param[key], expected, rtol=1e-12)
+
+
+def test_first_call_in_test_mode_stores_zero_running_statistics():
+    # Test mode before any training step: the running statistics are created as
+    # zeros (mean 0, variance 0, as on the first train step), used, and stored
+    # in bn_param as in train mode, so a later step finds them there.
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    gamma, beta = rng.standard_normal(3).astype(np.float32), rng.standard_normal(3).astype(np.float32)
+    param = {"mode": "test"}
+    out, _ = nc.batchnorm_forward(x, gamma, beta, param)
+    for key in ("running_mean", "running_var"):
+        assert param[key].dtype == np.float32
+        np.testing.assert_array_equal(param[key], np.zeros(3))
+    # x normalized by mean 0 and variance 0: gamma * x / sqrt(eps) + beta. float32
+    # round-off on values up to ~1e3: rtol 1e-6.
+    np.testing.assert_allclose(out, gamma * x / np.sqrt(np.float32(1e-5)) + beta, rtol=1e-6, atol=1e-4)
+
+
 def test_test_mode_uses_running_stats():
     rng = np.random.default_rng(3)
     D = 3
@@ -158,10 +193,12 @@ def test_test_mode_uses_running_stats():
     for _ in range(300):
         x = rng.standard_normal((100, D)) * true_std + true_mean
         nc.batchnorm_forward(x, gamma, beta, param)
-    # With momentum 0.9 the running stats average ~10 recent batches of 100, so their
-    # mean has standard error ~true_std / sqrt(1000) ~ 0.03 * true_std; 0.15 * true_std
-    # is five of those. The variance's relative standard error is ~sqrt(2/1000) ~ 0.045.
-    np.testing.assert_allclose(param["running_mean"], true_mean, atol=0.15 * true_std.max())
+    # With momentum 0.9 the running mean is an exponential average of batch means of
+    # 100 draws: its variance is (0.1 / 1.9) * true_std**2 / 100, a standard error of
+    # 0.023 * true_std, so 0.15 * true_std (each feature its own) is over six of those.
+    # The variance's relative standard error is sqrt(0.1 / 1.9 * 2 / 99) = 0.033;
+    # 0.25 is over seven.
+    assert np.all(np.abs(param["running_mean"] - true_mean) < 0.15 * true_std)
     np.testing.assert_allclose(param["running_var"], true_std ** 2, rtol=0.25)
 
     param["mode"] = "test"
@@ -265,6 +302,90 @@ def test_normalization_keeps_float32():
 
 
 # --------------------------------------------------------------------------- #
+# Integer input: promoted as NumPy promotes it in the assignment's code
+# --------------------------------------------------------------------------- #
+
+def test_the_convolutional_networks_notebooks_spatial_batchnorm_cells_run():
+    # The assignment's cells verbatim (ConvolutionalNetworks.ipynb, spatial batch
+    # norm forward), with their np.random draws; the second call passes integer
+    # gamma and beta.
+    np.random.seed(231)
+    N, C, H, W = 2, 3, 4, 5
+    x = 4 * np.random.randn(N, C, H, W) + 10
+    gamma, beta = np.ones(C), np.zeros(C)
+    bn_param = {'mode': 'train'}
+    out, _ = nc.spatial_batchnorm_forward(x, gamma, beta, bn_param)
+    gamma, beta = np.asarray([3, 4, 5]), np.asarray([6, 7, 8])
+    out, _ = nc.spatial_batchnorm_forward(x, gamma, beta, bn_param)
+    # "Means should be close to beta and stds close to gamma": the mean is beta up
+    # to round-off and the std is gamma * sqrt(var / (var + eps)). x = 4 * randn + 10
+    # has channel variances near 16, so eps shrinks the std by ~eps / 32 = 3e-7
+    # relative; 1e-5 leaves room for a channel whose 40 draws vary far less.
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), beta, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(out.std(axis=(0, 2, 3)), gamma, rtol=1e-5)
+    # And exactly what float gamma and beta give.
+    ref, _ = nc.spatial_batchnorm_forward(x, gamma.astype(float), beta.astype(float), {'mode': 'train'})
+    np.testing.assert_array_equal(out, ref)
+
+    # The test-time cell that follows.
+    N, C, H, W = 10, 4, 11, 12
+    bn_param = {'mode': 'train'}
+    gamma = np.ones(C)
+    beta = np.zeros(C)
+    for t in range(50):
+        x = 2.3 * np.random.randn(N, C, H, W) + 13
+        nc.spatial_batchnorm_forward(x, gamma, beta, bn_param)
+    bn_param['mode'] = 'test'
+    x = 2.3 * np.random.randn(N, C, H, W) + 13
+    a_norm, _ = nc.spatial_batchnorm_forward(x, gamma, beta, bn_param)
+    # "close to zero and one, but noisier": the running statistics keep 0.9**50
+    # = 0.5 % of their zero start, which moves the mean by 0.005 * 13 / 2.3 = 0.03
+    # and the std by 0.3 %; their sampling error is ~0.01. 0.1 covers both.
+    np.testing.assert_allclose(a_norm.mean(axis=(0, 2, 3)), 0, atol=0.1)
+    np.testing.assert_allclose(a_norm.std(axis=(0, 2, 3)), 1, atol=0.1)
+
+
+@pytest.mark.parametrize("forward, x_shape, p_shape, param", [
+    (nc.batchnorm_forward, (6, 4), (4,), {"mode": "train"}),
+    (nc.layernorm_forward, (6, 4), (4,), {}),
+    (nc.spatial_batchnorm_forward, (3, 4, 2, 2), (4,), {"mode": "train"}),
+    (lambda x, g, b, p: nc.spatial_groupnorm_forward(x, g, b, 2, p), (3, 4, 2, 2), (1, 4, 1, 1), {}),
+], ids=["bn", "ln", "spatial-bn", "gn"])
+def test_integer_and_boolean_arrays_are_promoted_to_the_inputs_float_dtype(forward, x_shape, p_shape, param):
+    rng = np.random.default_rng(14)
+    xi = rng.integers(-9, 10, x_shape)
+    gi, bi = rng.integers(1, 5, p_shape), rng.integers(-3, 4, p_shape)
+    douti = rng.integers(-3, 4, x_shape)
+    backward = {nc.batchnorm_forward: nc.batchnorm_backward_alt, nc.layernorm_forward: nc.layernorm_backward,
+                nc.spatial_batchnorm_forward: nc.spatial_batchnorm_backward}.get(forward, nc.spatial_groupnorm_backward)
+    for x in (xi.astype(np.float64), xi.astype(np.float32)):
+        # Integer gamma, beta and dout take x's dtype and give the float call's
+        # result bit for bit (small integers convert exactly).
+        out, cache = forward(x, gi, bi, dict(param))
+        ref_out, ref_cache = forward(x, gi.astype(x.dtype), bi.astype(x.dtype), dict(param))
+        assert out.dtype == x.dtype
+        np.testing.assert_array_equal(out, ref_out)
+        for got, want in zip(backward(douti, cache), backward(douti.astype(x.dtype), ref_cache)):
+            assert got.dtype == x.dtype
+            np.testing.assert_array_equal(got, want)
+    # An integer x becomes float64; boolean gamma is 0 or 1.
+    out, _ = forward(xi, gi.astype(bool), bi, dict(param))
+    ref, _ = forward(xi.astype(np.float64), gi.astype(bool).astype(np.float64), bi.astype(np.float64), dict(param))
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, ref)
+
+
+def test_integer_running_statistics_are_promoted():
+    x = np.random.default_rng(15).standard_normal((4, 3)).astype(np.float32)
+    param = {"mode": "test", "running_mean": np.array([1, 0, -1]), "running_var": np.array([4, 1, 9])}
+    out, _ = nc.batchnorm_forward(x, np.ones(3, np.float32), np.zeros(3, np.float32), param)
+    assert out.dtype == param["running_mean"].dtype == param["running_var"].dtype == np.float32
+    # float32 round-off on standardized values of order 1.
+    np.testing.assert_allclose(out, (x - [1, 0, -1]) / np.sqrt(np.array([4, 1, 9]) + 1e-5), rtol=1e-6, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- #
 # Bad input: the error names the argument
 # --------------------------------------------------------------------------- #
 
@@ -281,7 +402,22 @@ TRAIN = {"mode": "train"}
     (lambda: nc.batchnorm_forward(X2, G3, np.zeros(2), dict(TRAIN)), ValueError, "beta"),
     (lambda: nc.batchnorm_forward(X2, [1.0, 1, 1], B3, dict(TRAIN)), TypeError, "gamma"),
     (lambda: nc.batchnorm_forward(np.zeros(3), G3, B3, dict(TRAIN)), ValueError, "x"),
-    (lambda: nc.batchnorm_forward(X2.astype(int), G3, B3, dict(TRAIN)), TypeError, "x"),
+    # Integer arrays are promoted (see above), so the dtypes refused are those with
+    # no meaning as real numbers: complex, strings, objects.
+    (lambda: nc.batchnorm_forward(X2.astype(complex), G3, B3, dict(TRAIN)), TypeError, "x"),
+    (lambda: nc.batchnorm_forward(X2, G3.astype(str), B3, dict(TRAIN)), TypeError, "gamma"),
+    (lambda: nc.batchnorm_forward(X2, G3, B3.astype(object), dict(TRAIN)), TypeError, "beta"),
+    (lambda: nc.batchnorm_forward(X2, G3, B3, {"mode": "test", "running_var": G3.astype(complex)}),
+     TypeError, "running_var"),
+    (lambda: nc.batchnorm_backward(X2.astype(complex), bn_train(X2, G3, B3)[1]), TypeError, "dout"),
+    (lambda: nc.batchnorm_forward(X2, G3, B3, {"mode": "train", "eps": float("nan")}), ValueError,
+     r"bn_param\['eps'\]"),
+    (lambda: nc.batchnorm_forward(X2, G3, B3, {"mode": "train", "eps": float("inf")}), ValueError,
+     r"bn_param\['eps'\]"),
+    (lambda: nc.batchnorm_forward(X2, G3, B3, {"mode": "train", "momentum": float("nan")}), ValueError,
+     "momentum"),
+    (lambda: nc.layernorm_forward(X2, G3, B3, {"eps": float("nan")}), ValueError, r"ln_param\['eps'\]"),
+    (lambda: nc.spatial_groupnorm_forward(X4.astype(complex), G6, B6, 2, {}), TypeError, "x"),
     (lambda: nc.batchnorm_forward(X2, G3, B3, {}), ValueError, r"bn_param\['mode'\]"),
     (lambda: nc.batchnorm_forward(X2, G3, B3, {"mode": "eval"}), ValueError, r"bn_param\['mode'\]"),
     (lambda: nc.batchnorm_forward(X2, G3, B3, {"mode": "train", "eps": 0}), ValueError, r"bn_param\['eps'\]"),

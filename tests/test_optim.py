@@ -120,9 +120,32 @@ def test_rules_keep_float32(rule):
 
 
 @pytest.mark.parametrize("rule", [optim.sgd, optim.sgd_momentum, optim.rmsprop, optim.adam])
+def test_integer_arrays_are_promoted_as_numpy_would(rule):
+    rng = np.random.default_rng(7)
+    dw_int = rng.integers(-3, 4, SHAPE)
+    # An integer gradient takes the parameter's dtype: a float32 net stays float32
+    # (NumPy's own promotion of float32 with int64 would give float64), and the
+    # step is the float gradient's, bit for bit (small integers convert exactly).
+    w32 = rng.standard_normal(SHAPE).astype(np.float32)
+    next_w, _ = rule(w32, dw_int)
+    assert next_w.dtype == np.float32
+    np.testing.assert_array_equal(next_w, rule(w32, dw_int.astype(np.float32))[0])
+    # An integer parameter becomes float64.
+    w_int = rng.integers(-3, 4, SHAPE)
+    next_w, _ = rule(w_int, dw_int)
+    assert next_w.dtype == np.float64
+    np.testing.assert_array_equal(next_w, rule(w_int.astype(np.float64), dw_int.astype(np.float64))[0])
+
+
+@pytest.mark.parametrize("rule", [optim.sgd, optim.sgd_momentum, optim.rmsprop, optim.adam])
 def test_bad_arguments_are_named(rule):
     w = np.zeros(SHAPE)
     with pytest.raises(ValueError, match="dw"):
         rule(w, np.zeros((5, 4)))
     with pytest.raises(TypeError, match="config"):
         rule(w, np.zeros(SHAPE), [("learning_rate", 1e-3)])
+    # No meaning as real numbers, or not an array at all.
+    with pytest.raises(TypeError, match="dw"):
+        rule(w, np.zeros(SHAPE, complex))
+    with pytest.raises(TypeError, match="w"):
+        rule(w.tolist(), np.zeros(SHAPE))
