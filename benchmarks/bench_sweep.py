@@ -33,7 +33,8 @@ import time
 
 import numpy as np
 
-from normcore.sweeps import RunConfig, _worker_count, run_sweep
+from normcore.sweeps import RunConfig, run_sweep
+from normcore.sweeps.executors import _worker_count
 
 GRID = {"normalization": ["batchnorm", None], "weight_scale": np.logspace(-4, 0, 20)}
 BASE = RunConfig(hidden_dims=(50,) * 7, num_train=1000, batch_size=50, num_epochs=10,

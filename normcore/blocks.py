@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from normcore.layers import affine_backward, affine_forward, relu_backward, relu_forward
 from normcore.normalization import (
     batchnorm_backward_alt,
     batchnorm_forward,
     layernorm_backward,
     layernorm_forward,
+    spatial_groupnorm_backward,
+    spatial_groupnorm_forward,
 )
 from normcore.validation import check_choice
 
@@ -28,7 +32,47 @@ __all__ = [
     "affine_relu_backward",
     "affine_norm_relu_forward",
     "affine_norm_relu_backward",
+    "groupnorm_forward",
+    "groupnorm_backward",
 ]
+
+def groupnorm_forward(x, gamma, beta, gn_param):
+    """Group norm of a fully connected layer: its M features as M channels of 1x1.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, M)
+    gamma, beta : ndarray, shape (M,)
+    gn_param : dict
+        ``"G"`` (int dividing M, the number of groups of M/G consecutive
+        features) and optionally ``"eps"``. ``G = 1`` is layer norm.
+
+    Returns
+    -------
+    out : ndarray, shape (N, M)
+    cache : GroupNormCache
+        From :func:`~normcore.normalization.spatial_groupnorm_forward`.
+    """
+    if not isinstance(gn_param, dict) or "G" not in gn_param:
+        raise ValueError("gn_param must be a dict with the number of groups 'G'")
+    if not isinstance(x, np.ndarray) or x.ndim != 2:
+        raise ValueError(f"x must be a 2-D array of shape (N, M), got {getattr(x, 'shape', type(x).__name__)}")
+    n, m = x.shape
+    for name, p in (("gamma", gamma), ("beta", beta)):
+        if not isinstance(p, np.ndarray) or p.shape != (m,):
+            raise ValueError(f"{name} must be an array of shape ({m},), got "
+                             f"{getattr(p, 'shape', type(p).__name__)}")
+    out, cache = spatial_groupnorm_forward(
+        x.reshape(n, m, 1, 1), gamma.reshape(1, m, 1, 1), beta.reshape(1, m, 1, 1),
+        gn_param["G"], gn_param)
+    return out.reshape(n, m), cache
+
+
+def groupnorm_backward(dout, cache):
+    """Backward pass for :func:`groupnorm_forward`: ``dx`` (N, M), ``dgamma``, ``dbeta`` (M,)."""
+    dx, dgamma, dbeta = spatial_groupnorm_backward(dout[:, :, None, None], cache)
+    return dx.reshape(dout.shape), dgamma.reshape(-1), dbeta.reshape(-1)
+
 
 # normalization name -> (forward, backward). Batch norm uses the closed-form
 # backward: it is the faster of the two and computes the same gradient as the
@@ -36,6 +80,7 @@ __all__ = [
 _NORM_LAYERS = {
     "batchnorm": (batchnorm_forward, batchnorm_backward_alt),
     "layernorm": (layernorm_forward, layernorm_backward),
+    "groupnorm": (groupnorm_forward, groupnorm_backward),
 }
 
 #: The normalizations an affine-norm-ReLU block accepts.
@@ -115,7 +160,7 @@ def affine_relu_backward(dout, cache):
 
 
 def affine_norm_relu_forward(x, w, b, gamma, beta, norm_param, normalization):
-    """Affine transform, batch or layer normalization, then ReLU.
+    """Affine transform, batch, layer or group normalization, then ReLU.
 
     Parameters
     ----------
@@ -129,8 +174,9 @@ def affine_norm_relu_forward(x, w, b, gamma, beta, norm_param, normalization):
         Shift of the normalization layer.
     norm_param : dict
         The normalization layer's parameter dict (``mode``, ``eps``, running
-        statistics for batch norm); batch norm updates it in place.
-    normalization : {"batchnorm", "layernorm"}
+        statistics for batch norm, ``G`` for group norm); batch norm updates it
+        in place.
+    normalization : {"batchnorm", "layernorm", "groupnorm"}
 
     Returns
     -------

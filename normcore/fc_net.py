@@ -1,4 +1,4 @@
-"""A fully connected classifier of any depth, with optional batch/layer norm and dropout.
+"""A fully connected classifier of any depth, with optional batch, layer or group norm and dropout.
 
 The class keeps the CS231n assignment's constructor, parameter names and
 initialisation order, so that after ``np.random.seed(s)`` it holds exactly the
@@ -48,7 +48,8 @@ class HiddenLayerCache(NamedTuple):
     def affine_out(self) -> np.ndarray:
         """The affine layer's output, shape (N, H): what the normalization sees."""
         norm = getattr(self.block, "norm", None)
-        return self.block.relu.x if norm is None else norm.x
+        # Group norm sees its (N, H) input as (N, H, 1, 1) channels.
+        return self.block.relu.x if norm is None else norm.x.reshape(self.block.relu.x.shape)
 
     @property
     def relu_in(self) -> np.ndarray:
@@ -64,7 +65,7 @@ class ForwardCache(NamedTuple):
 
 
 class FullyConnectedNet:
-    """``{affine - [batch/layer norm] - relu - [dropout]} x (L - 1) - affine - softmax``.
+    """``{affine - [batch/layer/group norm] - relu - [dropout]} x (L - 1) - affine - softmax``.
 
     Parameters
     ----------
@@ -77,10 +78,10 @@ class FullyConnectedNet:
         Number of classes C.
     dropout_keep_ratio : float in (0, 1]
         Probability of *keeping* a hidden unit; 1 means no dropout.
-    normalization : {None, "batchnorm", "layernorm"}
+    normalization : {None, "batchnorm", "layernorm", "groupnorm"}
     reg : float >= 0
         L2 strength; the loss gains ``0.5 * reg * sum(W**2)`` over the weight
-        matrices (not biases, not gamma/beta).
+        matrices in ``reg_scope`` (never biases, never gamma/beta).
     weight_scale : float >= 0
         Standard deviation of the normally distributed initial weights.
     dtype : floating dtype
@@ -89,6 +90,16 @@ class FullyConnectedNet:
     seed : int, optional
         Seed for the dropout layers, making their masks deterministic (for
         gradient checks).
+    norm_groups : int, optional
+        Not in the assignment. For ``normalization="groupnorm"`` only (and then
+        required): the number of groups G of each hidden layer, which must divide
+        every hidden width. G = 1 is layer norm; G = width puts every feature in
+        a group of its own, which normalizes it to 0 (output ``beta``).
+    reg_scope : {"all", "last"}
+        Not in the assignment. ``"all"`` (the assignment's) penalizes every
+        weight matrix; ``"last"`` only ``WL``, the one layer no normalization
+        follows. A normalized layer's output does not depend on the scale of its
+        ``W``, so there L2 changes only the effective step size, not the function.
     rng : numpy.random.Generator, optional
         Not in the assignment. When given, the initial weights are drawn from
         ``rng.standard_normal``, unseeded dropout masks are seeded from it, and
@@ -112,7 +123,8 @@ class FullyConnectedNet:
 
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10,
                  dropout_keep_ratio=1, normalization=None, reg=0.0,
-                 weight_scale=1e-2, dtype=np.float32, seed=None, rng=None):
+                 weight_scale=1e-2, dtype=np.float32, seed=None, rng=None,
+                 norm_groups=None, reg_scope="all"):
         hidden_dims = _check_hidden_dims(hidden_dims)
         input_dim = check_positive_int("input_dim", input_dim)
         num_classes = check_positive_int("num_classes", num_classes)
@@ -120,6 +132,8 @@ class FullyConnectedNet:
                                         low=0.0, high=1.0, low_open=True)
         check_choice("normalization", normalization, (None, *NORMALIZATIONS))
         reg = check_real("reg", reg, low=0.0)
+        check_choice("reg_scope", reg_scope, ("all", "last"))
+        norm_groups = _check_norm_groups(norm_groups, normalization, hidden_dims)
         weight_scale = check_real("weight_scale", weight_scale, low=0.0)
         dtype = check_float_dtype("dtype", dtype).type
         if seed is not None:
@@ -130,6 +144,8 @@ class FullyConnectedNet:
         self.normalization = normalization
         self.use_dropout = dropout_keep_ratio != 1
         self.reg = reg
+        self.reg_scope = reg_scope
+        self.norm_groups = norm_groups
         self.num_layers = 1 + len(hidden_dims)
         self.dtype = dtype
         self.input_dim = input_dim
@@ -160,7 +176,8 @@ class FullyConnectedNet:
 
         self.bn_params = []
         if normalization is not None:
-            self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
+            extra = {} if norm_groups is None else {"G": norm_groups}
+            self.bn_params = [{"mode": "train", **extra} for _ in range(self.num_layers - 1)]
 
         for name, value in self.params.items():
             self.params[name] = value.astype(dtype)
@@ -170,10 +187,10 @@ class FullyConnectedNet:
 
         Parameters
         ----------
-        X : ndarray of floats, shape (N, d_1, ..., d_k)
+        X : ndarray of numbers, shape (N, d_1, ..., d_k)
             Inputs with d_1 * ... * d_k = ``input_dim``. They are converted to the
             network's dtype, as in the assignment, whose float64 data feed float32
-            networks.
+            networks; integer (e.g. uint8 pixel) and boolean inputs are converted too.
         y : ndarray of int, shape (N,), optional
             Labels in [0, num_classes). Without labels the network runs in test
             mode (batch norm uses its running statistics, dropout is off).
@@ -197,8 +214,9 @@ class FullyConnectedNet:
 
         L = self.num_layers
         loss, dscores = softmax_loss(scores, y)
-        weights = [self.params[f"W{i}"] for i in range(1, L + 1)]
-        loss += 0.5 * self.reg * sum(float(np.vdot(W, W)) for W in weights)
+        penalized = range(1, L + 1) if self.reg_scope == "all" else (L,)
+        weights = {i: self.params[f"W{i}"] for i in penalized}
+        loss += 0.5 * self.reg * sum(float(np.vdot(W, W)) for W in weights.values())
 
         grads = {}
         dhidden, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, cache.output)
@@ -212,7 +230,7 @@ class FullyConnectedNet:
                 (dhidden, grads[f"W{i}"], grads[f"b{i}"],
                  grads[f"gamma{i}"], grads[f"beta{i}"]) = affine_norm_relu_backward(dhidden, layer.block)
         if self.reg:
-            for i, W in enumerate(weights, start=1):
+            for i, W in weights.items():
                 grads[f"W{i}"] = grads[f"W{i}"] + self.reg * W
         return loss, grads
 
@@ -282,8 +300,8 @@ class FullyConnectedNet:
             raise ValueError(
                 f"X must have input_dim={self.input_dim} features per example, "
                 f"got shape {X.shape} ({features} features)")
-        if X.dtype.kind != "f":
-            raise TypeError(f"X must have a floating dtype, got {X.dtype}")
+        if X.dtype.kind not in "fiub":
+            raise TypeError(f"X must hold real numbers (float, int or bool), got dtype {X.dtype}")
         return X.astype(self.dtype, copy=False)
 
 
@@ -294,6 +312,20 @@ def _check_hidden_dims(hidden_dims):
     if len(hidden_dims) == 0:
         raise ValueError("hidden_dims must hold at least one hidden layer size, got an empty sequence")
     return [check_positive_int(f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)]
+
+
+def _check_norm_groups(norm_groups, normalization, hidden_dims):
+    if normalization != "groupnorm":
+        if norm_groups is not None:
+            raise ValueError(f"norm_groups is for normalization='groupnorm' only, got "
+                             f"norm_groups={norm_groups!r} with normalization={normalization!r}")
+        return None
+    if norm_groups is None:
+        raise ValueError("normalization='groupnorm' needs norm_groups, the number of groups G")
+    G = check_positive_int("norm_groups", norm_groups)
+    if any(h % G for h in hidden_dims):
+        raise ValueError(f"norm_groups={G} must divide every hidden width, got hidden_dims={hidden_dims}")
+    return G
 
 
 def _check_seed(seed):

@@ -104,7 +104,7 @@ def test_affine_norm_relu_backward_matches_numerical_gradient(normalization):
 def test_unknown_normalization_is_named():
     x, w, b, gamma, beta, _ = _inputs(4)
     with pytest.raises(ValueError, match="normalization"):
-        blocks.affine_norm_relu_forward(x, w, b, gamma, beta, {"mode": "train"}, "groupnorm")
+        blocks.affine_norm_relu_forward(x, w, b, gamma, beta, {"mode": "train"}, "instancenorm")
 
 
 def test_backward_refuses_a_cache_from_another_block():
@@ -115,3 +115,36 @@ def test_backward_refuses_a_cache_from_another_block():
         blocks.affine_norm_relu_backward(dout, relu_cache)
     with pytest.raises(TypeError, match="cache"):
         blocks.affine_relu_backward(dout, norm_cache)
+
+
+def test_groupnorm_block_matches_numerical_gradient_and_groups():
+    rng = np.random.default_rng(7)
+    x, gamma, beta = rng.standard_normal((5, 6)), rng.standard_normal(6), rng.standard_normal(6)
+    dout = rng.standard_normal((5, 6))
+    out, cache = blocks.groupnorm_forward(x, gamma, beta, {"G": 3})
+    # Each pair of consecutive features of each example is one group.
+    g = x.reshape(5, 3, 2)
+    xhat = (g - g.mean(axis=2, keepdims=True)) / np.sqrt(g.var(axis=2, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(out, xhat.reshape(5, 6) * gamma + beta, rtol=1e-12, atol=1e-12)
+    dx, dgamma, dbeta = blocks.groupnorm_backward(dout, cache)
+    assert dx.shape == (5, 6) and dgamma.shape == (6,) and dbeta.shape == (6,)
+    args = [x, gamma, beta]
+    for i, grad in enumerate((dx, dgamma, dbeta)):
+        def f(v, i=i):
+            trial = list(args)
+            trial[i] = v
+            return blocks.groupnorm_forward(*trial, {"G": 3})[0]
+        num = eval_numerical_gradient_array(f, args[i], dout)
+        # Norm-wise: with groups of two, dx's entries cancel to a few 1e-6 at places,
+        # where entry-wise relative error measures only the finite differences' noise.
+        assert np.linalg.norm(grad - num) / np.linalg.norm(num) < GRAD_TOL
+
+
+def test_groupnorm_block_names_bad_arguments():
+    x, gamma = np.zeros((4, 6)), np.ones(6)
+    with pytest.raises(ValueError, match="'G'"):
+        blocks.groupnorm_forward(x, gamma, gamma, {})
+    with pytest.raises(ValueError, match="gamma must be an array of shape"):
+        blocks.groupnorm_forward(x, np.ones((1, 6, 1, 1)), gamma, {"G": 2})
+    with pytest.raises(ValueError, match="G must divide"):
+        blocks.groupnorm_forward(x, gamma, gamma, {"G": 4})

@@ -266,7 +266,7 @@ def test_bad_constructor_arguments_are_named(kwargs, error, name):
     (lambda: np.zeros((4, D + 1)), lambda: None, ValueError, "input_dim"),
     (lambda: np.zeros(D), lambda: None, ValueError, "X"),
     (lambda: np.zeros((4, D)).tolist(), lambda: None, TypeError, "X"),
-    (lambda: np.zeros((4, D), dtype=int), lambda: None, TypeError, "X"),
+    (lambda: np.zeros((4, D), dtype=complex), lambda: None, TypeError, "X"),
     (lambda: np.zeros((4, D)), lambda: np.array([0, 1, 2, C]), ValueError, "y"),
     (lambda: np.zeros((4, D)), lambda: np.array([0, -1, 2, 3]), ValueError, "y"),
     (lambda: np.zeros((4, D)), lambda: np.array([0, 1, 2]), ValueError, "y"),

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 import normcore.sweeps as sw
+import normcore.sweeps.cache
+import normcore.sweeps.executors
 from normcore.sweeps import RunConfig, RunResult, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +55,8 @@ def counted(monkeypatch):
         calls.append(config)
         return real(config)
 
-    monkeypatch.setattr(sw, "train_run", counting)
+    # run_sweep calls it through the executors module, where serial sweeps look it up.
+    monkeypatch.setattr(sw.executors, "train_run", counting)
     return calls
 
 
@@ -191,7 +194,7 @@ def test_cache_key_changes_with_config_and_code(counted, tmp_path, monkeypatch):
     run_sweep({}, dataclasses.replace(BASE, reg=1e-3), executor="serial", cache=tmp_path,
               progress=False)
     assert len(counted) == 2
-    monkeypatch.setattr(sw, "_CODE_HASH", "pretend the training code changed")
+    monkeypatch.setattr(sw.cache, "_CODE_HASH", "pretend the training code changed")
     run_sweep({}, BASE, executor="serial", cache=tmp_path, progress=False)
     assert len(counted) == 3
 
@@ -258,6 +261,8 @@ def test_bad_arguments_name_the_problem():
     with pytest.raises(TypeError, match=r"grid\['reg'\] must be a non-empty list"):
         run_sweep({"reg": 0.1}, BASE, executor="serial", cache=False)
     with pytest.raises(ValueError, match="normalization must be one of"):
+        run_sweep({"normalization": ["instancenorm"]}, BASE, executor="serial", cache=False)
+    with pytest.raises(ValueError, match="norm_groups must be given exactly when"):
         run_sweep({"normalization": ["groupnorm"]}, BASE, executor="serial", cache=False)
     with pytest.raises(ValueError, match="seeds must be distinct"):
         run_sweep({}, BASE, seeds=(1, 1), executor="serial", cache=False)
@@ -276,3 +281,114 @@ def test_config_stores_plain_python_values():
     assert c.hidden_dims == (5, 6) and type(c.hidden_dims[0]) is int
     assert type(c.weight_scale) is float and type(c.batch_size) is int
     assert json.loads(c.canonical())["hidden_dims"] == [5, 6]
+
+
+# ---------------------------------------------------------------- options added later
+
+def test_later_fields_at_their_defaults_keep_earlier_random_draws():
+    # canonical() seeds the run's generators; a configuration written before
+    # norm_groups, reg_scope and measure existed must draw the same numbers.
+    text = RunConfig().canonical()
+    assert "reg_scope" not in text and "measure" not in text and "norm_groups" not in text
+    assert RunConfig(reg_scope="last").canonical() != text
+    assert "measure" in RunConfig(normalization="batchnorm", measure=("weight_norms",)).canonical()
+
+
+def test_new_options_are_checked():
+    with pytest.raises(ValueError, match="reg_scope must be one of"):
+        RunConfig(reg_scope="first")
+    with pytest.raises(ValueError, match="must divide every hidden width"):
+        RunConfig(normalization="groupnorm", norm_groups=3, hidden_dims=(10, 10))
+    with pytest.raises(ValueError, match="norm_groups must be given exactly"):
+        RunConfig(normalization="layernorm", norm_groups=2)
+    with pytest.raises(ValueError, match="measure must be one of"):
+        RunConfig(measure=("accuracy",))
+    with pytest.raises(TypeError, match="measure must be a tuple"):
+        RunConfig(measure="weight_norms")
+    with pytest.raises(ValueError, match="needs normalization='batchnorm'"):
+        RunConfig(measure=("test_statistics",))
+
+
+MEASURED = RunConfig(hidden_dims=(20, 20), normalization="batchnorm", num_train=200,
+                     num_val=200, batch_size=20, num_epochs=2,
+                     measure=("test_statistics", "weight_norms"))
+
+
+@pytest.fixture(scope="module")
+def measured():
+    return train_run_cached(MEASURED)
+
+
+def train_run_cached(config):
+    return run_sweep({}, config, executor="serial", cache=False, progress=False).runs[0]
+
+
+def test_test_statistics_are_accuracies_and_running_matches_the_solver(measured):
+    ex = measured.extras
+    for key in ("val_acc_running", "val_acc_population", "val_acc_unbiased", "val_acc_train_mode"):
+        # Accuracies over 200 validation examples: multiples of 1/200 in [0, 1].
+        assert 0.0 <= ex[key] <= 1.0 and abs(ex[key] * 200 - round(ex[key] * 200)) < 1e-9, key
+    # The running averages are what the solver scored its best model with.
+    assert ex["val_acc_running"] == measured.best_val_acc
+
+
+def test_population_statistics_are_the_training_set_statistics():
+    from normcore.sweeps.measures import test_statistics
+    from normcore.fc_net import FullyConnectedNet
+
+    rng = np.random.default_rng(0)
+    model = FullyConnectedNet([6], input_dim=4, num_classes=3, normalization="batchnorm",
+                              weight_scale=0.5, dtype=np.float64, rng=rng)
+    X = rng.standard_normal((50, 4)) + 3.0
+    data = {"X_train": X, "X_val": X[:20], "y_val": np.zeros(20, dtype=int)}
+    model.bn_params[0].update(running_mean=np.zeros(6), running_var=np.ones(6))
+    before = {k: v.copy() for k, v in model.bn_params[0].items() if k.startswith("running")}
+    out = test_statistics(model, data, batch_size=10)
+    # The model's own statistics are left exactly as they were.
+    for k, v in before.items():
+        np.testing.assert_array_equal(model.bn_params[0][k], v)
+    # With population statistics, test mode on the training set equals train mode on
+    # it as one batch, so the two score the same.
+    model.bn_params[0]["momentum"] = 0.0
+    model.forward(X, mode="train")
+    test_scores = model.loss(X)
+    train_scores, _ = model.forward(X, mode="train")
+    np.testing.assert_allclose(test_scores, train_scores, rtol=1e-6, atol=1e-9)
+    assert set(out) == {"val_acc_running", "val_acc_population", "val_acc_unbiased",
+                        "val_acc_train_mode"}
+
+
+def test_weight_norms_have_one_row_per_epoch_and_match_the_weights(measured):
+    norms, steps = measured.extras["weight_norms"], measured.extras["relative_step"]
+    L = len(MEASURED.hidden_dims) + 1
+    assert norms.shape == (MEASURED.num_epochs + 1, L)
+    assert steps.shape == (MEASURED.num_epochs, L)
+    # Adam moves every weight by about the learning rate per step, so a step is
+    # neither zero nor as large as the weights themselves.
+    assert np.all(steps > 0) and np.all(steps < 1)
+    # Row 0 is the initial norm: weight_scale * sqrt(fan_in * fan_out) within 20 %
+    # (a sum of 100s of squared normals is within a few % of its mean).
+    # (layers 2 and 3: 20 x 20 and 20 x 10, whatever the data's input width).
+    expected = MEASURED.weight_scale * np.sqrt([20 * 20, 20 * 10])
+    np.testing.assert_allclose(norms[0, 1:], expected, rtol=0.2)
+
+
+def test_extras_survive_the_cache(tmp_path):
+    first = run_sweep({}, MEASURED, executor="serial", cache=tmp_path, progress=False)
+    again = run_sweep({}, MEASURED, executor="serial", cache=tmp_path, progress=False)
+    assert again.stats["cached"] == 1
+    a, b = first.runs[0].extras, again.runs[0].extras
+    assert set(a) == set(b)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_groupnorm_and_last_layer_regularization_train():
+    base = dataclasses.replace(BASE, hidden_dims=(20, 20), num_epochs=1, reg=0.5)
+    runs = run_sweep({"reg_scope": ["all", "last"]}, dataclasses.replace(
+        base, normalization="groupnorm", norm_groups=4), executor="serial", cache=False,
+        progress=False).runs
+    assert not any(r.diverged for r in runs)
+    # The first loss includes the L2 term of the initial weights: penalizing one
+    # matrix of three adds less than penalizing all of them.
+    assert runs[1].loss_history[0] < runs[0].loss_history[0]
