@@ -66,6 +66,8 @@ def rel(a, b) -> float:
     does not blow up at entries that are 0 by construction (e.g. mean-free
     outputs). Shapes that differ, or non-finite values, give ``inf``.
     """
+    if np.iscomplexobj(a) or np.iscomplexobj(b):
+        return float("inf")
     try:
         a = np.asarray(a, dtype=np.float64)
         b = np.asarray(b, dtype=np.float64)
@@ -104,10 +106,25 @@ class Probe:
         self.mutation_reported = False
 
     def __enter__(self) -> "Probe":
+        # The student's NaNs, overflows and casts are findings, not warnings to print.
+        self._quiet = contextlib.ExitStack()
+        self._quiet.enter_context(warnings.catch_warnings())
+        warnings.simplefilter("ignore")
+        self._quiet.enter_context(np.errstate(all="ignore"))
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        return exc_type is Stop
+        self._quiet.close()
+        if exc_type is None or exc_type is Stop:
+            return exc_type is Stop
+        if issubclass(exc_type, Exception):
+            # A result of a kind no check foresaw (strings, ragged lists, ...): the
+            # checker reports it and never raises because the student's code is wrong.
+            self.report.properties.append(Property(
+                "result readable", FAIL, f"a result of {self.report.layer} could not be "
+                f"read as numbers of the expected shape ({one_line(exc)})"))
+            return True
+        return False
 
     # -- recording --------------------------------------------------------------
     def ok(self, name: str, detail: str = "") -> None:
@@ -162,7 +179,7 @@ class Probe:
             if first:
                 self.not_attempted()
             raise Failed(exc) from None
-        except Exception as exc:  # the student's bug, reported, never raised
+        except (Exception, SystemExit) as exc:  # the student's bug, reported, never raised
             raise Failed(exc) from None
         if first and is_stub_value(value):
             self.not_attempted()

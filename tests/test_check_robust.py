@@ -1,0 +1,136 @@
+"""normcore.check never raises because the student's code is wrong, only on misuse;
+the assignment's unfilled skeletons are "not attempted yet", with how to start."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from normcore.check import CHECKERS, Report
+
+
+def _string(*args):
+    return "hello"
+
+
+def _ragged(*args):
+    return [np.zeros(3), None]
+
+
+def _ints(*args):
+    return (1, 2, 3)
+
+
+def _raises(*args):
+    raise KeyError("boom")
+
+
+def _exits(*args):
+    sys.exit(3)
+
+
+def _nans(*args):
+    return args[0] * np.nan, np.full(3, np.nan), np.full(3, np.nan)
+
+
+def _recurses(*args):
+    return _recurses(*args)
+
+
+def _objects(*args):
+    return object(), object()
+
+
+def _strings(*args):
+    return "a", "b", "c"
+
+
+def _spoils_param(*args):
+    if isinstance(args[-1], dict):
+        args[-1]["running_mean"], args[-1]["running_var"] = "x", [1, 2]
+    return args[0] + 0.0, None
+
+
+def _complex(*args):
+    return args[0] * 1j, None
+
+
+def _integers(*args):
+    return np.zeros(np.shape(args[0]), dtype=int), None
+
+
+GARBAGE = [_string, _ragged, _ints, _raises, _exits, _nans, _recurses, _objects,
+           _strings, _spoils_param, _complex, _integers]
+
+
+@pytest.mark.parametrize("layer", list(CHECKERS))
+def test_garbage_is_reported_never_raised(layer):
+    checker = CHECKERS[layer]
+    for bad in GARBAGE:
+        runs = [{}] + ([{"forward": bad}] if "backward" in layer else [])
+        for kw in runs:
+            with np.errstate(all="raise"):  # the checker must not leak float errors
+                report = checker(bad, **kw)
+            assert isinstance(report, Report)
+            assert not report.passed, f"{bad.__name__} passed {layer}:\n{report}"
+            assert report.failures or not report.attempted
+            assert all(p.detail for p in report.failures), str(report)
+
+
+def test_garbage_prints_no_warnings(recwarn):
+    for layer, checker in CHECKERS.items():
+        checker(_complex)
+    assert not [w for w in recwarn if "normcore" in str(w.filename)]
+
+
+def test_exception_is_one_line_with_the_students_line():
+    report = CHECKERS["batchnorm_forward"](lambda *a: 1 / 0)
+    (prop,) = report.failures
+    assert prop.name == "runs" and "ZeroDivisionError" in prop.detail
+    assert "test_check_robust.py line" in prop.detail and "\n" not in prop.detail
+
+
+@pytest.mark.parametrize("layer", list(CHECKERS))
+def test_misuse_raises_type_error(layer):
+    with pytest.raises(TypeError, match="fn must be a callable"):
+        CHECKERS[layer]("batchnorm_forward")
+    if "backward" in layer:
+        with pytest.raises(TypeError, match="forward must be a callable"):
+            CHECKERS[layer](lambda dout, cache: None, forward=np.zeros(3))
+
+
+def _skeleton_forward(*args):
+    """As the assignment ships it."""
+    out, cache = None, None
+    raise NotImplementedError
+
+
+def _pass_forward(*args):
+    out, cache = None, None
+    # TODO: your code here
+    return out, cache
+
+
+@pytest.mark.parametrize("layer", list(CHECKERS))
+@pytest.mark.parametrize("stub", [_skeleton_forward, _pass_forward])
+def test_unfilled_skeleton_is_not_attempted(layer, stub):
+    report = CHECKERS[layer](stub)
+    assert not report.attempted and report.status == "not attempted yet"
+    assert report.hint.startswith("Start")
+    lines = str(report).splitlines()
+    assert lines[0] == f"{layer}: not attempted yet" and len(lines) > 1
+    assert "not attempted yet" in report._repr_html_()
+
+
+def test_backward_of_a_skeleton_forward_runs_on_normcores():
+    """The student wrote the backward pass first: it is checked on normcore's cache."""
+    import normcore as nc
+
+    def batchnorm_backward(dout, cache):
+        return nc.batchnorm_backward(dout, cache)
+    report = CHECKERS["batchnorm_backward"](batchnorm_backward, forward=_skeleton_forward)
+    assert report.passed, str(report)
+    note = next(p for p in report.properties if p.name == "forward used")
+    assert "not attempted yet" in note.detail and "normcore" in note.detail
