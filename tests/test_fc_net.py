@@ -74,7 +74,22 @@ def test_seeded_dropout_gives_the_same_mask_every_call():
     X, y = _data(4)
     model = FullyConnectedNet(HIDDEN, input_dim=D, num_classes=C, dropout_keep_ratio=0.5,
                               dtype=np.float64, seed=7)
-    assert model.loss(X, y)[0] == model.loss(X, y)[0]
+    # Each layer's mask is the assignment's: np.random.seed(7); rand(N, H) < p,
+    # whatever the global generator's state (reseeded differently before each call).
+    for global_seed in (0, 1):
+        np.random.seed(global_seed)
+        _, cache = model.forward(X, mode="train")
+        for layer, width in zip(cache.hidden, HIDDEN):
+            keep = np.random.RandomState(7).rand(N, width) < 0.5
+            np.testing.assert_array_equal(layer.dropout.mask, keep / 0.5)
+    np.random.seed(0)
+    first = model.loss(X, y)[0]
+    np.random.seed(1)
+    assert model.loss(X, y)[0] == first
+    # And dropout is on: the same weights without it give another loss.
+    plain = FullyConnectedNet(HIDDEN, input_dim=D, num_classes=C, dtype=np.float64)
+    plain.params = model.params
+    assert plain.loss(X, y)[0] != first
 
 
 # --------------------------------------------------------------------------- #
@@ -239,6 +254,8 @@ def test_rng_leaves_the_global_state_alone_and_reproduces():
     ({"hidden_dims": []}, ValueError, "hidden_dims"),
     ({"hidden_dims": 100}, TypeError, "hidden_dims"),
     ({"hidden_dims": "100"}, TypeError, "hidden_dims"),
+    # bytes are a sequence of ints (b"100" is 49, 48, 48): refused like str.
+    ({"hidden_dims": b"100"}, TypeError, "hidden_dims"),
     ({"hidden_dims": [10, 0]}, ValueError, r"hidden_dims\[1\]"),
     ({"hidden_dims": [10, -3]}, ValueError, r"hidden_dims\[1\]"),
     ({"hidden_dims": [2.5]}, TypeError, r"hidden_dims\[0\]"),
@@ -250,6 +267,10 @@ def test_rng_leaves_the_global_state_alone_and_reproduces():
     ({"dropout_keep_ratio": 0}, ValueError, "dropout_keep_ratio"),
     ({"dropout_keep_ratio": 1.5}, ValueError, "dropout_keep_ratio"),
     ({"reg": -0.1}, ValueError, "reg"),
+    ({"reg": float("inf")}, ValueError, "reg"),
+    ({"reg": float("nan")}, ValueError, "reg"),
+    ({"weight_scale": float("nan")}, ValueError, "weight_scale"),
+    ({"dropout_keep_ratio": float("nan")}, ValueError, "dropout_keep_ratio"),
     ({"dtype": np.int32}, ValueError, "dtype"),
     ({"dtype": "nonsense"}, TypeError, "dtype"),
     ({"seed": "7"}, TypeError, "seed"),
