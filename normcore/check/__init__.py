@@ -60,9 +60,15 @@ CHECKERS = {
 
 
 def check_module(module) -> list[Report]:
-    """Run the checker of every assignment layer ``module`` defines, in order."""
-    return [checker(getattr(module, name)) for name, checker in CHECKERS.items()
-            if callable(getattr(module, name, None))]
+    """Run the checker of every assignment layer ``module`` defines, in order.
+
+    normcore's own layers, which a student's file may import (``from
+    cs231n.layers import *`` is answered with them), are not the student's work
+    and are skipped.
+    """
+    import normcore as nc
+    return [checker(fn) for name, checker in CHECKERS.items()
+            if callable(fn := getattr(module, name, None)) and fn is not getattr(nc, name)]
 
 
 __all__ = [f"check_{name}" for name in CHECKERS] + [

@@ -7,9 +7,19 @@ any fails (or the file cannot be imported), 2 for misuse (no such file).
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
+import textwrap
 
-from normcore.check import LoadError, check_module, load_layers
+from normcore.check import CHECKERS, LoadError, check_module, load_layers
+from normcore.check.report import WIDTH
+
+
+def unchecked(module) -> list[str]:
+    """Public functions the file itself defines that no checker covers (e.g. conv layers)."""
+    return [name for name, obj in vars(module).items()
+            if inspect.isfunction(obj) and not name.startswith("_") and name not in CHECKERS
+            and obj.__module__ == module.__name__]
 
 
 def main(argv=None) -> int:
@@ -27,16 +37,23 @@ def main(argv=None) -> int:
     except LoadError as err:
         print(f"{args.path}: cannot be imported: {err}")
         return 1
+    for note in getattr(module, "__normcore_notes__", []):
+        print(f"note: {note}")
     reports = check_module(module)
     if not reports:
         print(f"{args.path}: defines none of the assignment's layers")
         return 0
     for report in reports:
         print(report)
+    others = unchecked(module)
+    if others:
+        print(textwrap.fill("not checked here (no checker for these): " + ", ".join(others),
+                            WIDTH, subsequent_indent="  "))
     failed = [r.layer for r in reports if r.attempted and not r.passed]
     stubs = [r.layer for r in reports if not r.attempted]
     passed = len(reports) - len(failed) - len(stubs)
-    print(f"\n{len(reports)} layers: {passed} passed, {len(failed)} failed, "
+    print(f"\n{len(reports)} layer{'s' * (len(reports) != 1)}: {passed} passed, "
+          f"{len(failed)} failed, "
           f"{len(stubs)} not attempted yet")
     return 1 if failed else 0
 

@@ -7,17 +7,26 @@ past.builtins import xrange``). :func:`load_layers` executes the file as a
 module of a private package while a meta-path finder answers those imports
 with stub modules: ``cs231n.layers`` re-exports normcore's layers, every other
 sibling is empty, and a name imported from it is a placeholder that raises if
-called. ``xrange`` is put in the module's namespace. The stubs are removed
-again afterwards, so a real ``cs231n`` package is not shadowed.
+called. Python 2's builtins (``xrange``, ``basestring``, ...) are put in the
+module's namespace, its renamed modules (``cPickle``, ``StringIO``, ...) are
+answered with their Python 3 successors, tabs are expanded as Python 2 did, and
+``print x`` statements are read as ``print(x)`` calls. A module that is not
+installed here is stubbed too, with a note. The stubs are removed again
+afterwards, so a real ``cs231n`` package is not shadowed.
+
+What was adapted is listed in the module's ``__normcore_notes__``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import io
 import os
+import re
 import sys
 import types
 import warnings
@@ -27,7 +36,14 @@ from normcore.check.probe import one_line
 __all__ = ["load_layers", "LoadError"]
 
 _PACKAGE = "_normcore_student"  # the private package the file is loaded into
-_STUBBED = ("cs231n", _PACKAGE, "past", "future", "builtins_stub")
+_STUBBED = ("cs231n", _PACKAGE, "past", "future")
+# Python 2 modules renamed in Python 3: answered with the successor.
+_RENAMED = {"cPickle": "pickle", "StringIO": "io", "cStringIO": "io", "Queue": "queue",
+            "ConfigParser": "configparser", "urllib2": "urllib.request"}
+_PY2_BUILTINS = {"xrange": range, "basestring": str, "unicode": str, "long": int,
+                 "raw_input": input}
+_PRINT_STATEMENT = re.compile(r"^(\s*)print(?:\s+(?!\()(.*?))?\s*$")
+_MAX_MISSING = 5  # modules not installed here that may be stubbed in one file
 
 
 class LoadError(ImportError):
@@ -42,7 +58,8 @@ class _StubModule(types.ModuleType):
             raise AttributeError(name)
 
         def placeholder(*args, **kwargs):
-            raise NotImplementedError(f"{self.__name__}.{name} is a stub of the checker")
+            # Not NotImplementedError: that would read as the student's own stub.
+            raise RuntimeError(f"{self.__name__}.{name} is not loaded by the checker")
         placeholder.__name__ = name
         return placeholder
 
@@ -55,46 +72,97 @@ def _fill(module: types.ModuleType) -> None:
             setattr(module, attr, getattr(nc, attr))
         module.__all__ = list(nc.__all__)
     elif name in ("past.builtins", "future.builtins"):
-        module.xrange = range
+        for attr, value in _PY2_BUILTINS.items():
+            setattr(module, attr, value)
         module.range = range
-        module.basestring = str
-        module.unicode = str
-        module.raw_input = input
-    if name.split(".")[-1] == "gradient_check" or name == "cs231n.gradient_check":
+    if name.split(".")[-1] == "gradient_check":
         import normcore.gradient_check as gc
         for attr in gc.__all__:
             setattr(module, attr, getattr(gc, attr))
 
 
 class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def __init__(self, missing):
+        self.missing = missing  # top-level names not installed here
+
     def find_spec(self, fullname, path=None, target=None):
-        if fullname.split(".")[0] not in _STUBBED:
+        top = fullname.split(".")[0]
+        if top in _RENAMED and fullname == top:
+            return importlib.util.spec_from_loader(fullname, self)
+        if top not in _STUBBED and top not in self.missing:
             return None
         return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
 
     def create_module(self, spec):
+        if spec.name in _RENAMED:  # a copy: the real module's own attributes stay intact
+            module = types.ModuleType(spec.name)
+            real = importlib.import_module(_RENAMED[spec.name])
+            module.__dict__.update({k: v for k, v in vars(real).items()
+                                    if not k.startswith("__")})
+            return module
         module = _StubModule(spec.name)
         module.__path__ = []
         return module
 
     def exec_module(self, module):
-        _fill(module)
+        if isinstance(module, _StubModule):
+            _fill(module)
 
 
 @contextlib.contextmanager
-def _stubs():
-    saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] in _STUBBED}
+def _stubs(missing):
+    prefixes = set(_STUBBED) | set(missing) | set(_RENAMED)
+    saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] in prefixes}
     for k in saved:
         del sys.modules[k]
-    finder = _StubFinder()
+    finder = _StubFinder(missing)
     sys.meta_path.insert(0, finder)
     try:
         yield
     finally:
         sys.meta_path.remove(finder)
-        for k in [k for k in sys.modules if k.split(".")[0] in _STUBBED]:
+        for k in [k for k in sys.modules if k.split(".")[0] in prefixes]:
             del sys.modules[k]
         sys.modules.update(saved)
+
+
+def _print_calls(text: str) -> str:
+    """Python 2's ``print x, y`` statements as ``print(x, y)`` calls."""
+    lines = []
+    for line in text.splitlines():
+        m = _PRINT_STATEMENT.match(line)
+        if m and not (m.group(2) or "").startswith(("=", ">>")):
+            args = (m.group(2) or "").rstrip()
+            end = ", end=' '" if args.endswith(",") else ""
+            line = f"{m.group(1)}print({args.rstrip(',')}{end})"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def _compile(path: str, notes: list[str]):
+    """The file's code object, adapting Python 2 tabs and print statements."""
+    with open(path, "rb") as fh:
+        source = fh.read()
+    text = source.decode("utf-8", errors="replace")
+    tabs = "tabs expanded to 8 columns, as Python 2 read them"
+    prints = "Python 2 print statements read as print() calls"
+    expanded = text.expandtabs(8)
+    attempts = [(source, [])]
+    if expanded != text:
+        attempts.append((expanded, [tabs]))
+    attempts.append((_print_calls(expanded), [tabs, prints] if expanded != text else [prints]))
+    first = None
+    for src, adapted in attempts:
+        try:
+            code = compile(src, path, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            first = first or exc
+            continue
+        notes.extend(adapted)
+        return code
+    hint = " (a Python 2 print statement?)" if "print" in (first.text or "") else ""
+    raise LoadError(f"{type(first).__name__}: {first.msg} ({os.path.basename(path)} line "
+                    f"{first.lineno}){hint}")
 
 
 def load_layers(path) -> types.ModuleType:
@@ -121,29 +189,41 @@ def load_layers(path) -> types.ModuleType:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path must be an existing layers.py file, got {path!r}")
+    notes: list[str] = []
     try:
-        with open(path, "rb") as fh:
-            source = fh.read()
-        code = compile(source, path, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        hint = " (a Python 2 print statement?)" if "print" in (exc.text or "") else ""
-        raise LoadError(f"SyntaxError: {exc.msg} ({os.path.basename(path)} line "
-                        f"{exc.lineno}){hint}") from None
+        code = _compile(path, notes)
     except (OSError, ValueError) as exc:
         raise LoadError(one_line(exc)) from None
+    missing: list[str] = []
+    while True:
+        try:
+            module = _execute(code, path, missing)
+        except ModuleNotFoundError as exc:
+            top = (exc.name or "").split(".")[0]
+            if not top or top in missing or len(missing) >= _MAX_MISSING:
+                raise LoadError(one_line(exc)) from None
+            missing.append(top)  # not needed to define the layers, perhaps: try again
+            continue
+        except (Exception, SystemExit) as exc:  # the file's own error, in one line
+            raise LoadError(one_line(exc)) from None
+        break
+    for top in missing:
+        notes.append(f"module {top!r} is not installed here; the names the file imports "
+                     "from it fail only if a layer calls them")
+    module.__normcore_notes__ = notes
+    return module
+
+
+def _execute(code, path: str, missing: list[str]) -> types.ModuleType:
     name = f"{_PACKAGE}.{os.path.splitext(os.path.basename(path))[0]}"
     module = types.ModuleType(name)
     module.__file__ = path
     module.__package__ = _PACKAGE
-    module.xrange = range  # Python 2's name, still in older editions' loops
-    with _stubs():
-        import importlib
+    module.__dict__.update(_PY2_BUILTINS)  # names older editions still use
+    with _stubs(missing):
         importlib.import_module(_PACKAGE)
         sys.modules[name] = module
-        try:
-            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                exec(code, module.__dict__)
-        except Exception as exc:  # the file's own error, reported in one line
-            raise LoadError(one_line(exc)) from None
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exec(code, module.__dict__)
     return module
