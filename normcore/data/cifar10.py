@@ -6,8 +6,9 @@ The directory is ``cifar10_dir`` if given, else ``$NORMCORE_CIFAR10_DIR``, else
 :func:`normcore.data.safe_pickle.load_pickle`, whether or not checksums are
 verified.
 
-Raw rows are kept as uint8 until the requested splits are cut, so asking for
-1000 training images does not materialise all 50,000 in float64 (1.2 GB).
+The split loader reads one batch at a time and keeps only the uint8 rows it
+returns, so asking for 1000 training images never holds all 50,000 (in float64
+they would be 1.2 GB).
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from normcore.validation import check_float_dtype
+from normcore.validation import check_float_dtype, check_positive_int
 from normcore.data.safe_pickle import UnsafePickleError, load_pickle
 from normcore.storage import cache_dir
-from normcore.validation import check_positive_int
 
 CIFAR10_DIR_ENV = "NORMCORE_CIFAR10_DIR"
 DIR_NAME = "cifar-10-batches-py"
@@ -210,6 +210,11 @@ def load_splits(num_training: int = 49000, num_validation: int = 1000, num_test:
     the first ``keep_training`` training images are returned (default: all), which
     is the assignment's ``small_data`` without first building 49,000 float images.
 
+    The batches are read one at a time: the mean is accumulated from each batch's
+    uint8 rows, and only the rows returned are kept and converted to ``dtype``. So
+    the memory used is one batch (30 MB) plus the returned arrays, whatever the
+    copy's size; batches beyond the last image needed are not read.
+
     Returns
     -------
     dict
@@ -222,38 +227,63 @@ def load_splits(num_training: int = 49000, num_validation: int = 1000, num_test:
     num_test = check_positive_int("num_test", num_test)
     if not isinstance(subtract_mean, bool):
         raise TypeError(f"subtract_mean must be True or False, got {subtract_mean!r}")
+    if not isinstance(verify, bool):
+        raise TypeError(f"verify must be True or False, got {verify!r}")
     dtype = check_float_dtype("dtype", dtype)
     keep = num_training if keep_training is None else check_positive_int("num_train", keep_training)
     if keep > num_training:
         raise ValueError(f"num_train must be at most {num_training}, got {keep}")
     root = _resolve_dir(cifar10_dir)
-    x_all, y_all, x_test_all, y_test_all = _load_raw(root, verify)
+    _require_dir(root)
+    if verify:
+        verify_checksums(root)
 
-    n_avail = x_all.shape[0]
-    if num_training + num_validation > n_avail:
+    need = num_training + num_validation
+    total = np.zeros(_ROW_LEN, dtype=np.float64)
+    kept = {"train": [], "val": []}
+    seen = 0  # training images read so far (the index of this batch's first image)
+    for name in TRAIN_BATCHES:
+        if seen >= need:
+            break  # later batches hold nothing the split uses
+        x, y = _load_batch(root / name, root)
+        n_train_here = max(min(num_training - seen, len(x)), 0)
+        if subtract_mean and n_train_here:
+            # Sums of at most 50,000 uint8 values are exact in float64, so the mean
+            # equals the assignment's mean of the float64 images bit for bit.
+            total += x[:n_train_here].sum(axis=0, dtype=np.float64)
+        n_keep_here = max(min(keep - seen, len(x)), 0)
+        val_lo = min(max(num_training - seen, 0), len(x))
+        val_hi = min(max(need - seen, 0), len(x))
+        # Copies, so the batch itself can be freed before the next is read.
+        if n_keep_here:
+            kept["train"].append((x[:n_keep_here].copy(), y[:n_keep_here].copy()))
+        if val_hi > val_lo:
+            kept["val"].append((x[val_lo:val_hi].copy(), y[val_lo:val_hi].copy()))
+        seen += len(x)
+        del x, y
+    if seen < need:
         raise ValueError(
-            f"num_training + num_validation must be at most {n_avail} (the training images in "
+            f"num_training + num_validation must be at most {seen} (the training images in "
             f"{root}), got {num_training} + {num_validation}")
-    if num_test > x_test_all.shape[0]:
-        raise ValueError(f"num_test must be at most {x_test_all.shape[0]} (the test images in "
+    x_test, y_test = _load_batch(root / TEST_BATCH, root)
+    if num_test > x_test.shape[0]:
+        raise ValueError(f"num_test must be at most {x_test.shape[0]} (the test images in "
                          f"{root}), got {num_test}")
+    kept["test"] = [(x_test[:num_test], y_test[:num_test].copy())]
 
-    val = slice(num_training, num_training + num_validation)
-    # The sum of at most 50,000 uint8 values is exact in float64, so this equals
-    # the assignment's mean over the float64 images bit for bit.
-    mean = x_all[:num_training].mean(axis=0, dtype=np.float64).astype(dtype) if subtract_mean else None
+    mean = (total / num_training).astype(dtype) if subtract_mean else None
 
-    def prepare(x):
-        out = x.astype(dtype)
+    def prepare(part):
+        rows = np.concatenate([x for x, _ in kept[part]])
+        # Rows are 1024 red, 1024 green, 1024 blue values, each a row-major 32x32 plane.
+        out = rows.reshape(-1, *IMAGE_SHAPE).astype(dtype)
         if mean is not None:
-            out -= mean
-        return out
+            out -= mean.reshape(IMAGE_SHAPE)
+        return out, np.concatenate([y for _, y in kept[part]])
 
-    return {
-        "X_train": prepare(x_all[:keep]), "y_train": y_all[:keep].copy(),
-        "X_val": prepare(x_all[val]), "y_val": y_all[val].copy(),
-        "X_test": prepare(x_test_all[:num_test]), "y_test": y_test_all[:num_test].copy(),
-    }
+    (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = (prepare(p) for p in ("train", "val", "test"))
+    return {"X_train": x_tr, "y_train": y_tr, "X_val": x_va, "y_val": y_va,
+            "X_test": x_te, "y_test": y_te}
 
 
 def get_CIFAR10_data(num_training: int = 49000, num_validation: int = 1000, num_test: int = 1000,
