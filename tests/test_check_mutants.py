@@ -91,7 +91,7 @@ def test_unknown_mistake_is_measured_not_guessed(case):
     assert not report.passed
     assert all(p.diagnosis is None for p in report.failures), str(report)
     assert "no known mistake fits" in report.failures[0].detail
-    assert "differs from the reference by" in report.failures[0].detail
+    assert "off by" in report.failures[0].detail
 
 
 @pytest.mark.parametrize("case", [c for c in MUTANTS if c.expect == "not_attempted"],

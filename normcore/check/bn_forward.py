@@ -15,7 +15,7 @@ import numpy as np
 
 import normcore as nc
 from normcore.check.models import best_match, normalize, stats
-from normcore.check.probe import Failed, Probe, rel, require_callable
+from normcore.check.probe import Failed, Probe, agree, rel, require_callable
 
 __all__ = ["check_batchnorm_forward", "check_spatial_batchnorm_forward"]
 
@@ -60,7 +60,7 @@ def _diagnose_train(out, x, gamma, beta, b, kind, ref_out):
     if hit is None:
         return None, ""
     diag, formula, err = hit
-    return diag, (f"train-mode out matches {formula} to {err:.0e} and differs from the "
+    return diag, (f"train-mode out matches {formula} {agree(err)} and differs from the "
                   f"correct output by {rel(out, ref_out):.1e}")
 
 
@@ -142,7 +142,7 @@ def _check_running(p, fn, xs, gamma, beta, param, kind, C):
     err = max(rel(np.concatenate(got_m), np.concatenate(ref_m)),
               rel(np.concatenate(got_v), np.concatenate(ref_v)))
     p.check(name, err, TOL64, lambda: _diagnose_running(got_m, got_v, xs, kind),
-            what="the running statistics after three train calls")
+            what="running statistics after three train calls")
 
 
 def _check_test_mode(p, fn, ref, x, gamma, beta, b, kind):
@@ -180,7 +180,7 @@ def _check_test_mode(p, fn, ref, x, gamma, beta, b, kind):
         hit = best_match(out, cands, TOL64)
         if hit is None:
             return None, ""
-        return hit[0], (f"in test mode out matches {hit[1]} to {hit[2]:.0e}, not the "
+        return hit[0], (f"in test mode out matches {hit[1]} {agree(hit[2])}, not the "
                         f"correct output (off by {rel(out, ref_out):.1e})")
 
     p.check("test mode", rel(out, ref_out), TOL64, diagnose, what="test-mode out")
@@ -221,7 +221,7 @@ def check_float32(p, fn, make_args, own_out, label):
                f"but only by {centred:.0e} once x has its mean removed",
                "var_cancellation")
         return
-    p.check("float32 values", err, TOL32, what="float32 out, compared with your float64 out,")
+    p.check("float32 values", err, TOL32, what="float32 out compared with your float64 out")
 
 
 def _first(p, fn, args, label):

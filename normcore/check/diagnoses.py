@@ -58,8 +58,8 @@ EXPLAIN = {
     "unfinished_backward": "the backward pass looks unfinished",
     "needs_own_cache": "the backward pass needs a cache that only your own forward "
                        "produces; the assignment's two backward passes read the same cache",
-    "bug_in_forward": "the backward pass is right for your forward pass: the bug is in the "
-                      "forward, not here",
+    "bug_in_forward": "the backward pass is right for your forward pass, so the bug is "
+                      "in the forward pass, not here",
     "result_aliases_cache": "the output shares memory with the cache, so a later in-place "
                             "change to out (a next layer's out *= ...) changes the gradient; "
                             "return a new array or cache a copy",

@@ -25,7 +25,8 @@ import numpy as np
 import normcore as nc
 from normcore.check.bn_forward import EPS
 from normcore.check.models import best_match, fit_dx, param_axes, stats
-from normcore.check.probe import Failed, Probe, Stop, is_stub_value, rel, require_callable
+from normcore.check.probe import (Failed, Probe, Stop, agree, is_stub_value, rel,
+                                  require_callable)
 
 __all__ = ["check_batchnorm_backward", "check_batchnorm_backward_alt",
            "check_layernorm_backward", "check_spatial_batchnorm_backward",
@@ -173,7 +174,7 @@ def _diagnose_dgamma(dgamma, x, dout, spec):
     hit = best_match(dgamma, cands, TOL)
     if hit is None:
         return None, ""
-    return hit[0], f"dgamma matches {hit[1]} to {hit[2]:.0e}"
+    return hit[0], f"dgamma matches {hit[1]} {agree(hit[2])}"
 
 
 def _diagnose_dx(dx, x, gamma, dout, spec, true_dx):
@@ -186,7 +187,7 @@ def _diagnose_dx(dx, x, gamma, dout, spec, true_dx):
         model = ivar * (dxhat - dxhat.mean(axis=0) - xhat * (dxhat * xhat).mean(axis=0))
         if rel(dx, model) <= TOL:
             return "ln_backward_bn_axis", f"dx matches the batch-norm formula applied to " \
-                f"layer norm's cache to {rel(dx, model):.0e}"
+                f"layer norm's cache {agree(rel(dx, model))}"
     a, b, misfit = fit_dx(dx, x, gamma_b, dout, kind, EPS, g)
     n = stats(x, kind, g)[2]
     err = rel(dx, true_dx)
@@ -250,8 +251,8 @@ def _check_backward(layer: str, fn, forward):
             else:
                 p.check(nm, rel(gr, tr), TOL)
         if in_forward:
-            p.note("forward", f"the gradients are right for {source}, which differs from "
-                   f"the correct forward by {rel(out, ref_out):.1e}", "bug_in_forward")
+            p.note("forward", f"the gradients match centred differences of {source}, whose "
+                   f"output is off by {rel(out, ref_out):.1e}", "bug_in_forward")
         _check_alias(p, layer, fn, fwd, spec, x, gamma, beta, dout)
         _check_float32(p, layer, fn, fwd, spec, x, gamma, beta, dout, grads[0])
         if not p.mutation_reported:
@@ -306,7 +307,7 @@ def _check_float32(p, layer, fn, fwd, spec, x, gamma, beta, dout, own_dx):
     if dt != np.float32:
         p.note("float32", f"for float32 input dx is {dt} (harmless, twice the memory)")
     p.check("float32 values", rel(dx, own_dx), TOL32,
-            what="float32 dx, compared with your float64 dx,")
+            what="float32 dx compared with your float64 dx")
 
 
 def _make(layer: str, doc: str):

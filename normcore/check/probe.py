@@ -22,7 +22,7 @@ import numpy as np
 from normcore.check.diagnoses import START, sentence
 from normcore.check.report import FAIL, NOTE, PASS, Property, Report
 
-__all__ = ["Probe", "Stop", "Failed", "rel", "one_line", "require_callable"]
+__all__ = ["Probe", "Stop", "Failed", "rel", "one_line", "require_callable", "agree"]
 
 
 class Stop(Exception):
@@ -57,6 +57,11 @@ def one_line(exc: BaseException) -> str:
     if frames:
         where = f" ({os.path.basename(frames[-1].filename)} line {frames[-1].lineno})"
     return f"{type(exc).__name__}{': ' + msg if msg else ''}{where}"
+
+
+def agree(err: float) -> str:
+    """How closely a result matches a model: "to rounding" or "to 3e-07"."""
+    return "to rounding" if err < 1e-12 else f"to {err:.0e}"
 
 
 def rel(a, b) -> float:
@@ -153,10 +158,10 @@ class Probe:
             return True
         diag, evidence = diagnose() if diagnose else (None, "")
         if diag is None:
-            size = "not finite or of the wrong shape" if err == float("inf") else f"{err:.1e}"
-            evidence = (f"{what or name} differs from the reference by {size} "
-                        f"(relative to its largest value; tolerance {tol:.0e}); "
-                        "no known mistake fits")
+            size = ("not finite or of the wrong shape" if err == float("inf") else
+                    f"off by {err:.1e} relative to the reference's largest value "
+                    f"(tolerance {tol:.0e})")
+            evidence = f"{what + ': ' if what else ''}{size}; no known mistake fits"
         self.fail(name, evidence, diag)
         return False
 
