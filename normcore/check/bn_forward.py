@@ -64,6 +64,17 @@ def _diagnose_train(out, x, gamma, beta, b, kind, ref_out):
                   f"correct output by {rel(out, ref_out):.1e}")
 
 
+def _updated(x, rm, rv, kind):
+    """Running statistics after one more (train-style) update with the batch x."""
+    mu, var, _ = stats(x, kind)
+    return (MOMENTUM * rm + (1 - MOMENTUM) * mu.ravel(),
+            MOMENTUM * rv + (1 - MOMENTUM) * var.ravel())
+
+
+def normalize_with(x, mean, var, b):
+    return (x - mean.reshape(b)) / np.sqrt(var.reshape(b) + EPS)
+
+
 def _sequences(xs, kind, stat, carry=True, reverse=False):
     """Running statistics after each of the train calls, under a model of the update."""
     run, seq = 0.0, []
@@ -174,6 +185,10 @@ def _check_test_mode(p, fn, ref, x, gamma, beta, b, kind):
                                       "the train-mode output (batch statistics)"),
             "test_drops_affine": (xmu / np.sqrt(rv0.reshape(b) + EPS),
                                   "(x - running_mean) / sqrt(running_var + eps) alone"),
+            "test_updates_running": (_affine(normalize_with(x, *_updated(x, rm0, rv0, kind),
+                                                            b), gamma, beta, b),
+                                     "normalizing with running statistics updated by "
+                                     "this test batch"),
             "running_not_read": (_affine(x / np.sqrt(EPS), gamma, beta, b),
                                  "x / sqrt(0 + eps): running statistics of zeros"),
         }

@@ -6,12 +6,12 @@ forward of the same name in the student's module (or notebook), else
 normcore's. The gradients are compared with centred differences of that same
 forward pass (``normcore.gradient_check``) and with normcore's analytic
 gradients. A backward pass that is right for the student's own, wrong forward
-pass passes with a note that the bug is in the forward.
+is passed, with a note that the bug is in the forward.
 
 When dx is wrong, it is fitted to ``ivar * (dxhat - a * mean(dxhat) - b * xhat
 * mean(dxhat * xhat))`` (:func:`normcore.check.models.fit_dx`): the correct
 gradient has a = b = 1, a forgotten mean path has a = 0, a lost 1/N makes a
-coefficient N.
+coefficient N, a wrong count k in place of N makes both N/k.
 """
 
 from __future__ import annotations
@@ -196,6 +196,12 @@ def _diagnose_dx(dx, x, gamma, dout, spec, true_dx):
     if abs(a) < 0.02 and abs(b - 1) < 0.02:
         return "mu_path_forgotten", (f"dx is off by {err:.1e} and the whole error lies along "
                                      "the all-ones direction (a constant per statistic)")
+    k = n / a if abs(a) > 1e-9 else 0.0  # the count the means seem to divide by
+    if abs(a - b) < 0.02 * abs(a) and 1.5 < abs(k) < n - 0.5 and abs(k - round(k)) < 0.02 \
+            and n % round(k) == 0:
+        return "wrong_count", (f"dx's mean-path and variance-path terms are both {a:.2f} "
+                               f"times the correct ones: the means' gradients seem divided "
+                               f"by {round(k)}, where each statistic averages {n} values")
     if any(abs(c - n) < 0.02 * n for c in (a, b)):
         return "lost_1_over_n", (f"dx's mean-path and variance-path terms are {a:.2f} and "
                                  f"{b:.2f} times the correct ones, with N = {n}")

@@ -15,7 +15,8 @@ from mutants import Case
 FORWARD_BUGS = ("eps_outside_sqrt", "eps_outside_sqrt_test", "unbiased_variance",
                 "unbiased_running_var", "eps_in_running_var", "momentum_reversed",
                 "running_not_stored", "running_restarts", "test_uses_batch_stats",
-                "test_drops_affine", "input_mutated", "dtype", "running_keepdims")
+                "test_drops_affine", "test_updates_running", "input_mutated", "dtype",
+                "running_keepdims")
 
 
 def forward(bug=None):
@@ -60,6 +61,9 @@ def forward(bug=None):
                 running_mean, running_var = running_mean[None], running_var[None]
             cache = (x, xhat, gamma, mu, var, eps)
         elif mode == "test":
+            if bug == "test_updates_running":  # the train-mode update, run in test mode too
+                running_mean = momentum * running_mean + (1 - momentum) * x.mean(axis=0)
+                running_var = momentum * running_var + (1 - momentum) * x.var(axis=0)
             if bug == "test_uses_batch_stats":
                 xhat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
             elif bug == "eps_outside_sqrt_test":
@@ -149,7 +153,8 @@ def backward_graph(bug=None):
         divar = (dxhat * xmu).sum(axis=0)
         dxmu1 = dxhat / std
         dstd = -divar / std ** 2
-        dvar = 0.5 * dstd / std
+        half = 1.0 if bug == "variance_path" else 0.5  # d sqrt(v) = dv / (2 sqrt(v))
+        dvar = half * dstd / std
         dsq = (1.0 if bug == "lost_1_over_n" else 1.0 / N) * np.ones((N, D)) * dvar
         dxmu2 = 2 * xmu * dsq
         dx1 = dxmu1 + dxmu2
@@ -247,7 +252,7 @@ CASES = [
     Case("bn_bwd_pass_stub", BW, _pass_backward, _OK, expect="not_attempted"),
     *[Case(f"bn_bwd_{b}", BW, backward_graph(b), _OK, expect=b)
       for b in ("dgamma_from_x", "dgamma_drops_eps", "lost_1_over_n", "mu_path_forgotten",
-                "shape", "dtype")],
+                "variance_path", "shape", "dtype")],
     Case("bn_bwd_unfinished_none", BW, backward_graph("unfinished_none"), _OK,
          expect="unfinished_backward"),
     Case("bn_bwd_unfinished_zero", BW, backward_graph("unfinished_zero"), _OK,

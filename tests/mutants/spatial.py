@@ -68,6 +68,8 @@ def sbn_backward(bug=None):
     def spatial_batchnorm_backward(dout, cache):
         x, xhat, g, mu, var, eps = cache
         M = dout.shape[0] * dout.shape[2] * dout.shape[3]
+        if bug == "wrong_count":  # batch norm's N, copied: not N*H*W
+            M = dout.shape[0]
         ax = (0, 2, 3)
         dbeta, dgamma = dout.sum(axis=ax), (dout * xhat).sum(axis=ax)
         dxhat = dout * g
@@ -179,6 +181,8 @@ CASES = [
     Case("sbn_bwd_direct", SB, sbn_backward(), sbn_forward()),
     Case("sbn_bwd_mu_path_forgotten", SB, sbn_backward("mu_path_forgotten"), sbn_forward(),
          expect="mu_path_forgotten"),
+    Case("sbn_bwd_wrong_count", SB, sbn_backward("wrong_count"), sbn_forward(),
+         expect="wrong_count"),
     Case("sbn_bwd_shape", SB, sbn_backward("shape"), sbn_forward(), expect="shape"),
     Case("gn_fwd_view", GF, gn_forward()),
     Case("gn_fwd_flat", GF, gn_forward_flat),
