@@ -31,11 +31,14 @@ def cache_dir(*parts: str, create: bool = True) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+def atomic_writer(path: str | os.PathLike, mode: str = "wb", durable: bool = True) -> Iterator[IO]:
     """Open a temporary file beside ``path``; rename it into place only on success.
 
     A crash, an exception or a full disk leaves ``path`` as it was (absent or the
     old version) and removes the temporary file, so readers never see half a file.
+    ``durable=False`` skips the fsync: the rename is still atomic for readers, but
+    a power cut may lose the write (right for a status line rewritten every second,
+    wrong for cached results).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,7 +47,8 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         # mkstemp creates the file readable by its owner only; give it the
         # permissions an ordinary open() would have (0o666 less the umask).
         umask = os.umask(0)
