@@ -132,16 +132,23 @@ class Report:
         return head + "\n\n" + "\n".join(items) + "\n"
 
     def _repr_html_(self) -> str:
+        """An HTML table: one row per property, the failures' evidence beside them."""
         colour = {"passed": "#1a7f37", "FAILED": "#cf222e"}.get(self.status, "#6e7781")
+        counts = self.summary().split(": ", 1)[1][len(self.status):]  # " (1 of 5 checks)"
         head = (f"<p><code>{html.escape(self.layer)}</code>: "
-                f"<b style='color:{colour}'>{html.escape(self.status)}</b></p>")
+                f"<b style='color:{colour}'>{html.escape(self.status)}</b>"
+                f"{html.escape(counts)}</p>")
         if not self.attempted:
             return head + f"<p>{html.escape(self.hint)}</p>"
-        mark = {PASS: "&#10003;", FAIL: "&#10007;", NOTE: "&#8505;"}
+        mark = {PASS: ("&#10003;", "#1a7f37"), FAIL: ("&#10007;", "#cf222e"),
+                NOTE: ("&#8505;", "#6e7781")}
+        cell = "style='vertical-align:top;text-align:left;padding:2px 8px 2px 0'"
         rows = []
         for p in self.properties:
+            sym, col = mark[p.status]
             diag = (f" <code>[{html.escape(p.diagnosis)}]</code>"
                     if p.diagnosis and p.status != PASS else "")
-            rows.append(f"<tr><td>{mark[p.status]}</td><td>{html.escape(p.name)}</td>"
-                        f"<td style='text-align:left'>{html.escape(p.detail)}{diag}</td></tr>")
+            rows.append(f"<tr><td {cell}><b style='color:{col}'>{sym}</b></td>"
+                        f"<td {cell[:-1]};white-space:nowrap'>{html.escape(p.name)}</td>"
+                        f"<td {cell}>{html.escape(p.detail)}{diag}</td></tr>")
         return head + "<table>" + "".join(rows) + "</table>"
