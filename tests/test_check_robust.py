@@ -134,3 +134,14 @@ def test_backward_of_a_skeleton_forward_runs_on_normcores():
     assert report.passed, str(report)
     note = next(p for p in report.properties if p.name == "forward used")
     assert "not attempted yet" in note.detail and "normcore" in note.detail
+
+
+def test_backward_run_on_normcores_cache_says_so_when_it_fails():
+    """A backward that indexes its own tuple cache runs on normcore's, wrongly: say why."""
+    def batchnorm_backward(dout, cache):
+        x, xhat, gamma = cache[0], cache[1], cache[2]  # the student's (x, xhat, gamma, ...)
+        return dout, (dout * xhat).sum(0), dout.sum(0)
+    report = CHECKERS["batchnorm_backward"](batchnorm_backward)
+    assert not report.passed
+    note = next(p for p in report.properties if p.name == "cache")
+    assert "BatchNormCache" in note.detail and "forward=your_forward" in note.detail

@@ -165,6 +165,8 @@ def backward_graph(bug=None):
             dx = None
         if bug == "unfinished_zero":
             dx = np.zeros_like(x)
+        if bug == "unfinished_scalar":  # the skeleton's dgamma = 0 left in place
+            dgamma = 0
         if bug == "dtype":
             dx = dx.astype(np.float32)
         return dx, dgamma, dbeta
@@ -256,6 +258,8 @@ CASES = [
     Case("bn_bwd_unfinished_none", BW, backward_graph("unfinished_none"), _OK,
          expect="unfinished_backward"),
     Case("bn_bwd_unfinished_zero", BW, backward_graph("unfinished_zero"), _OK,
+         expect="unfinished_backward"),
+    Case("bn_bwd_unfinished_scalar", BW, backward_graph("unfinished_scalar"), _OK,
          expect="unfinished_backward"),
     Case("bn_alt_needs_own_cache", ALT, backward_needs_seven, _OK, expect="needs_own_cache"),
     Case("bn_alt_result_aliases_cache", ALT, backward_from_out, forward_caches_out,
