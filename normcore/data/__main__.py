@@ -2,6 +2,7 @@
 
     python -m normcore.data download cifar10 [--dir DIR]   fetch and unpack CIFAR-10
     python -m normcore.data info                           what is where
+    python -m normcore.data selection                      key and title of the selected data
 """
 
 from __future__ import annotations
@@ -62,6 +63,22 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _selection(args: argparse.Namespace) -> int:
+    from normcore.data.identity import selection
+    try:
+        chosen = selection()
+    except (OSError, ValueError) as exc:
+        try:
+            what = f"data set {default_dataset()} (${DATASET_ENV}={os.environ.get(DATASET_ENV, '')!r})"
+        except ValueError:
+            what = "the data set"
+        print(f"error: {what} cannot be used: {exc}", file=sys.stderr)
+        return 1
+    print(chosen.key)
+    print(chosen.title)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m normcore.data",
                                      description="normcore's data sets: download and inspect.")
@@ -76,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     dl.set_defaults(run=_download)
     info = sub.add_parser("info", help="show which data set is the default and what is cached")
     info.set_defaults(run=_info)
+    sel = sub.add_parser("selection", help="print the selected data's key (line 1) and title "
+                         "(line 2), after checking the data can be read; exit 1 with the "
+                         "reason if not")
+    sel.set_defaults(run=_selection)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -107,7 +107,7 @@ def verify_checksums(root: str | os.PathLike) -> None:
         raise ValueError(
             "CIFAR-10 checksum mismatch: " + "; ".join(bad) + ". The files differ from the "
             f"official release (corrupt or modified). {_fix(root)} To load a copy you trust "
-            "anyway, pass verify=False.")
+            "anyway, pass verify=False or set NORMCORE_CIFAR10_VERIFY=0.")
 
 
 def _load_batch(path: Path, root: Path) -> tuple[np.ndarray, np.ndarray]:
