@@ -28,7 +28,7 @@ def _forward_for(fn, forward, name, ref):
 
 def _basic_forward(layer, fn, args, ref, n_out=2):
     require_callable("fn", fn)
-    with Probe(layer, fn, "basic") as p:
+    with Probe(layer, fn) as p:
         value = p.run(fn, *[a.copy() if isinstance(a, np.ndarray) else a for a in args],
                       names=("out", "cache")[:n_out], label=layer, first=True)
         want = ref(*args)
@@ -43,7 +43,7 @@ def _basic_forward(layer, fn, args, ref, n_out=2):
 
 def _basic_backward(layer, fn, fwd, ref_fwd, ref_bwd, args, dout, names):
     """Student's fwd then fn, compared with normcore and centred differences."""
-    with Probe(layer, fn, "basic") as p:
+    with Probe(layer, fn) as p:
         try:
             _, cache = p.call(fwd, *[a.copy() for a in args], label="forward")
         except (Failed, TypeError, ValueError):
@@ -121,7 +121,7 @@ def check_softmax_loss(fn):
     require_callable("fn", fn)
     rng = np.random.RandomState(231)
     x, y = rng.randn(6, 4), rng.randint(0, 4, 6)
-    with Probe("softmax_loss", fn, "basic") as p:
+    with Probe("softmax_loss", fn) as p:
         loss, dx = p.run(fn, x.copy(), y.copy(), names=("loss", "dx"), label="softmax_loss",
                          first=True)
         ref_loss, ref_dx = nc.softmax_loss(x, y)
@@ -181,7 +181,7 @@ def check_dropout_forward(fn):
     """
     require_callable("fn", fn)
     x, keep = _dropout_x(), 0.3
-    with Probe("dropout_forward", fn, "basic") as p:
+    with Probe("dropout_forward", fn) as p:
         out, _ = p.run(fn, x.copy(), {"p": keep, "mode": "train", "seed": 123},
                        names=("out", "cache"), label="dropout_forward", first=True)
         if np.shape(out) != x.shape:

@@ -79,19 +79,57 @@ EXPLAIN = {
                          "instead of log(probs)",
     "softmax_not_averaged": "the loss seems to be summed over the batch, not averaged",
     "dropout_keep_vs_drop": "p seems to be used as the probability of dropping; in the "
-                            "assignment p is the probability of keeping a unit",
+                            "current assignment p is the probability of keeping a unit "
+                            "(older editions used p for dropping: if your file is from "
+                            "one, this is their convention, not a bug)",
     "dropout_not_inverted": "kept units seem not to be scaled by 1/p (inverted dropout)",
     "dropout_test_scales": "test mode must return x unchanged (inverted dropout scales "
                            "at training time instead)",
 }
 
+#: How to start each layer, shown when it is "not attempted yet".
 START = {
-    "forward": "Start by computing the statistics with np.mean and np.var over the "
-               "right axes (keepdims=True), then out = gamma * xhat + beta; keep what "
-               "the backward pass needs in cache.",
-    "backward": "Start from out = gamma * xhat + beta: dbeta = dout summed, dgamma = "
-                "(dout * xhat) summed over the same axes, then walk back to dx.",
-    "basic": "Start from the docstring's shapes; return the tuple the docstring names.",
+    "affine_forward": "Start by flattening x to (N, D) with x.reshape(x.shape[0], -1); "
+                      "out = that @ w + b; cache (x, w, b).",
+    "affine_backward": "Start from out = x2d @ w + b: dx = dout @ w.T reshaped to x.shape, "
+                       "dw = x2d.T @ dout, db = dout summed over the batch.",
+    "relu_forward": "Start with out = np.maximum(0, x); cache x.",
+    "relu_backward": "Start from out = max(0, x): dx is dout where x > 0 and 0 elsewhere.",
+    "softmax_loss": "Start by subtracting each row's max from x; log-probabilities are "
+                    "shifted - log(sum(exp(shifted))); the loss is minus the mean of the "
+                    "correct classes' ones; dx = (probs - one_hot(y)) / N.",
+    "batchnorm_forward": "Start in train mode: mu and var over axis 0 (np.var's biased "
+                         "variance), xhat = (x - mu) / sqrt(var + eps), out = gamma * xhat "
+                         "+ beta; then update running_mean and running_var with momentum "
+                         "and store them in bn_param.",
+    "batchnorm_backward": "Start from the last node: dbeta = dout.sum(0), dgamma = (dout * "
+                          "xhat).sum(0), dxhat = dout * gamma; then walk back through xhat "
+                          "= xmu * ivar, ivar = 1 / std, std = sqrt(var + eps), var = "
+                          "mean(xmu**2), xmu = x - mu and mu = mean(x).",
+    "batchnorm_backward_alt": "Start from dxhat = dout * gamma: dx = (dxhat - mean(dxhat) - "
+                              "xhat * mean(dxhat * xhat)) / sqrt(var + eps), the means over "
+                              "axis 0; dgamma and dbeta as in the graph version.",
+    "layernorm_forward": "Start from batch norm's train mode with the statistics over axis "
+                         "1 (each example's features, keepdims=True) and no running "
+                         "statistics.",
+    "layernorm_backward": "Start from batch norm's closed form with its means over axis 1 "
+                          "(keepdims=True); dgamma and dbeta still sum over axis 0.",
+    "dropout_forward": "Start in train mode with mask = (np.random.rand(*x.shape) < p) / p "
+                       "(p keeps a unit) and out = x * mask; in test mode out = x.",
+    "dropout_backward": "Start with dx = dout * mask in train mode and dx = dout in test "
+                        "mode.",
+    "spatial_batchnorm_forward": "Start by moving channels last: x.transpose(0, 2, 3, 1)"
+                                 ".reshape(-1, C) is (N*H*W, C); run batchnorm_forward on "
+                                 "it, then undo the reshape and the transpose.",
+    "spatial_batchnorm_backward": "Start with the view of dout the forward used, call "
+                                  "batchnorm_backward_alt on it, and undo the view on dx.",
+    "spatial_groupnorm_forward": "Start by reshaping x to (N, G, C // G * H * W): each row "
+                                 "is one group of one example; normalize the rows, reshape "
+                                 "back, out = gamma * xhat + beta with gamma (1, C, 1, 1).",
+    "spatial_groupnorm_backward": "Start with dgamma and dbeta summed over axes (0, 2, 3) "
+                                  "with keepdims=True; then dxhat = dout * gamma, viewed "
+                                  "as (N, G, -1), goes through layer norm's closed form "
+                                  "row by row.",
 }
 
 

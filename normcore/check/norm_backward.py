@@ -217,7 +217,7 @@ def _check_backward(layer: str, fn, forward):
         require_callable("forward", forward)
     spec = _SPECS[layer]
     x, gamma, beta, dout = _inputs(spec)
-    with Probe(layer, fn, "backward") as p:
+    with Probe(layer, fn) as p:
         grads, out, fwd, source = _run_pair(p, layer, fn, forward, spec, x, gamma, beta, dout)
         grads = p.unpack(grads, ("dx", "dgamma", "dbeta"), layer)
         names = ("dx", "dgamma", "dbeta")

@@ -105,8 +105,8 @@ def _arrays(obj):
 class Probe:
     """Collects properties for one checker; use as ``with Probe(...) as p: ...``."""
 
-    def __init__(self, layer: str, fn, kind: str = "forward"):
-        self.report = Report(layer, hint=START.get(kind, START["basic"]))
+    def __init__(self, layer: str, fn):
+        self.report = Report(layer, hint=START[layer])
         self.fn = fn
         self.mutation_reported = False
 
