@@ -92,7 +92,8 @@ def read(path: str | os.PathLike) -> Progress | None:
 # What myst-nb logs (through Sphinx) around each notebook it executes.
 _EXECUTING = re.compile(r"([^\s:]+?)(?:\.ipynb)?: Executing notebook using")
 _EXECUTED = re.compile(r"([^\s:]+?)(?:\.ipynb)?: Executed notebook in ([0-9.]+) seconds")
-_FAILED = re.compile(r"([^\s:]+?)(?:\.ipynb)?: Executing notebook failed")
+# A failure is logged as a warning: Sphinx puts "WARNING: " after the location.
+_FAILED = re.compile(r"([^\s:]+?)(?:\.ipynb)?: (?:WARNING: )?Executing notebook failed")
 
 
 def _chapter(path: str) -> str:
