@@ -114,7 +114,8 @@ def test_seed_file_reports_its_known_bugs_and_stubs(capsys):
                       "batchnorm_backward", "batchnorm_backward_alt", "layernorm_forward",
                       "layernorm_backward", "dropout_forward", "dropout_backward"}
     assert "conv_forward_naive" in out.split("not checked here")[1]
-    assert out.rstrip().endswith("16 layers: 10 passed, 2 failed, 4 not attempted yet")
+    assert out.rstrip().endswith("16 layers: 10 passed, 2 failed (softmax_loss, "
+                                 "batchnorm_forward), 4 not\n  attempted yet")
     assert max(map(len, out.splitlines())) <= 80
 
 
@@ -140,6 +141,8 @@ def test_python2_file_loads_and_is_checked(tmp_path, capsys):
     assert "conv_forward_fast is not loaded by the checker" in relu.failures[0].detail
     code, out = cli(path, capsys)
     assert code == 1 and out.startswith("note: ")
+    assert max(map(len, out.splitlines())) <= 80
+    assert out.rstrip().endswith("1 failed (relu_forward), 0 not attempted yet")
 
 
 def test_loader_leaves_no_stub_modules_behind(tmp_path):
@@ -184,6 +187,13 @@ def test_all_passing_file_exits_0_and_imported_layers_are_not_the_students(
                           "def relu_forward(x):\n    return x * (x > 0), x\n"), capsys)
     assert code == 0 and out.startswith("relu_forward: passed")
     assert out.endswith("\n1 layer: 1 passed, 0 failed, 0 not attempted yet\n")
+
+
+def test_assignment_folder_stands_for_its_layers_py(tmp_path, capsys):
+    (tmp_path / "cs231n").mkdir()
+    write(tmp_path / "cs231n", SKELETON)
+    code, out = cli(str(tmp_path), capsys)
+    assert code == 0 and out.startswith("batchnorm_forward: not attempted yet")
 
 
 def test_file_without_layers_and_missing_file(tmp_path, capsys):

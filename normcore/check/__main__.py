@@ -1,13 +1,16 @@
 """``python -m normcore.check path/to/layers.py``: check every layer a file defines.
 
-Exit status: 0 when every layer found passes or is not attempted yet, 1 when
-any fails (or the file cannot be imported), 2 for misuse (no such file).
+``path`` may also be the assignment's folder (``assignment2`` or its
+``cs231n``): its ``cs231n/layers.py`` is checked. Exit status: 0 when every
+layer found passes or is not attempted yet, 1 when any fails (or the file
+cannot be imported), 2 for misuse (no such file).
 """
 
 from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import sys
 import textwrap
 
@@ -22,6 +25,15 @@ def unchecked(module) -> list[str]:
             and obj.__module__ == module.__name__]
 
 
+def _resolve(path: str) -> str:
+    """A folder stands for the layers.py in it or in its cs231n package."""
+    for candidate in (os.path.join(path, "layers.py"),
+                      os.path.join(path, "cs231n", "layers.py")):
+        if os.path.isdir(path) and os.path.isfile(candidate):
+            return candidate
+    return path
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m normcore.check",
@@ -29,6 +41,7 @@ def main(argv=None) -> int:
                     "the mistakes found.")
     parser.add_argument("path", help="the student's layers.py (assignment 2 layout)")
     args = parser.parse_args(argv)
+    args.path = _resolve(args.path)
     try:
         module = load_layers(args.path)
     except FileNotFoundError as err:
@@ -38,7 +51,7 @@ def main(argv=None) -> int:
         print(f"{args.path}: cannot be imported: {err}")
         return 1
     for note in getattr(module, "__normcore_notes__", []):
-        print(f"note: {note}")
+        print(textwrap.fill(f"note: {note}", WIDTH, subsequent_indent="  "))
     reports = check_module(module)
     if not reports:
         print(f"{args.path}: defines none of the assignment's layers")
@@ -52,9 +65,11 @@ def main(argv=None) -> int:
     failed = [r.layer for r in reports if r.attempted and not r.passed]
     stubs = [r.layer for r in reports if not r.attempted]
     passed = len(reports) - len(failed) - len(stubs)
-    print(f"\n{len(reports)} layer{'s' * (len(reports) != 1)}: {passed} passed, "
-          f"{len(failed)} failed, "
-          f"{len(stubs)} not attempted yet")
+    which = f" ({', '.join(failed)})" if failed else ""
+    print()
+    print(textwrap.fill(f"{len(reports)} layer{'s' * (len(reports) != 1)}: {passed} passed, "
+                        f"{len(failed)} failed{which}, {len(stubs)} not attempted yet",
+                        WIDTH, subsequent_indent="  "))
     return 1 if failed else 0
 
 
