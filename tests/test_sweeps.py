@@ -392,3 +392,15 @@ def test_groupnorm_and_last_layer_regularization_train():
     # The first loss includes the L2 term of the initial weights: penalizing one
     # matrix of three adds less than penalizing all of them.
     assert runs[1].loss_history[0] < runs[0].loss_history[0]
+
+
+def test_sweep_reports_progress_to_the_build(tmp_path, monkeypatch):
+    from normcore import progress
+
+    path = tmp_path / "progress"
+    monkeypatch.setenv(progress.PROGRESS_ENV, str(path))
+    run_sweep({"reg": [0.0, 1e-3]}, dataclasses.replace(BASE, num_epochs=1), executor="serial",
+              cache=False, progress=False)
+    last = progress.read(path)
+    # The last line says the whole sweep is done, and over which axis.
+    assert last is not None and last.done == last.total == 2 and "reg" in last.label

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from normcore import progress as build_progress
 from normcore.seeds import seed_offset
 from normcore.sweeps.cache import _entry_key, _entry_path, _read_entry, _write_entry, sweep_cache_dir
 from normcore.sweeps.config import RunConfig, RunResult
@@ -144,6 +145,10 @@ def run_sweep(grid: Mapping[str, Sequence[Any]], base: RunConfig | None = None,
 
     from tqdm.auto import tqdm  # here, so importing normcore.sweeps stays cheap
 
+    # A book build shows this line in the terminal (normcore.progress); elsewhere a no-op.
+    label = "sweep over " + (" x ".join(axes) or "seeds") + f" ({len(seeds)} seeds)"
+    build_progress.report(label, len(configs) - len(todo), len(configs))
+
     serial = executor == "serial" or (executor is None and (len(todo) <= 1 or _worker_count() == 1))
     pool, futures = None, {}
     if not serial:
@@ -163,6 +168,8 @@ def run_sweep(grid: Mapping[str, Sequence[Any]], base: RunConfig | None = None,
                         warnings.warn(f"could not write the sweep cache in {directory}: {err}",
                                       stacklevel=4)
                 bar.update()
+                build_progress.report(label, len(configs) - len(todo) + stats["trained"],
+                                      len(configs))
 
             if serial:
                 for i in todo:
