@@ -91,9 +91,15 @@ def _load_records(app) -> dict:
     """{dataset: {chapter: record}} from this build's claims and its sibling builds'."""
     here = _claims_dir(app)
     dirs = [here]
-    root = here.parent.parent
+    # Builds sit side by side: _build/<key>/_build/claims (./dev's per-data-set
+    # builds) or _build/claims (a plain jupyter-book build). Search from the
+    # outermost _build folder among the nearest few ancestors.
+    root = here.parent
+    for p in list(here.parents)[:4]:
+        if p.name == "_build":
+            root = p
     if root.is_dir():
-        dirs += sorted(p for p in root.glob("*/**/claims") if p.is_dir() and p != here)
+        dirs += sorted(p for p in root.glob("**/claims") if p.is_dir() and p != here)
     out: dict = {}
     for d in dirs:
         for f in sorted(d.glob("*.json")):
