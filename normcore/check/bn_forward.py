@@ -15,6 +15,7 @@ import numpy as np
 
 import normcore as nc
 from normcore.check.models import best_match, normalize, stats
+from normcore.check.variants import output_variants
 from normcore.check.probe import Failed, Probe, agree, rel, require_callable
 
 __all__ = ["check_batchnorm_forward", "check_spatial_batchnorm_forward"]
@@ -41,21 +42,8 @@ def _affine(xhat, gamma, beta, b):
     return gamma.reshape(b) * xhat + beta.reshape(b)
 
 
-def _per_pixel(x):
-    """Spatial batch norm done wrong: every (channel, pixel) over N alone."""
-    return normalize(x.reshape(x.shape[0], -1), "bn", EPS).reshape(x.shape)
-
-
 def _diagnose_train(out, x, gamma, beta, b, kind, ref_out):
-    cands = {
-        "eps_outside_sqrt": (_affine(normalize(x, kind, EPS, eps_outside=True), gamma, beta, b),
-                             "(x - mu) / (sqrt(var) + eps)"),
-        "unbiased_variance": (_affine(normalize(x, kind, EPS, ddof=1), gamma, beta, b),
-                              "(x - mu) / sqrt(var_unbiased + eps)"),
-    }
-    if kind == "sbn":
-        cands["sbn_per_pixel"] = (_affine(_per_pixel(x), gamma, beta, b),
-                                  "statistics per (channel, pixel) over N")
+    cands = output_variants(x, kind, EPS, lambda xh: _affine(xh, gamma, beta, b))
     hit = best_match(out, cands, TOL64)
     if hit is None:
         return None, ""
@@ -75,12 +63,20 @@ def normalize_with(x, mean, var, b):
     return (x - mean.reshape(b)) / np.sqrt(var.reshape(b) + EPS)
 
 
-def _sequences(xs, kind, stat, carry=True, reverse=False):
+def _batch_stats(x, kind, over_all=False):
+    """Per-channel batch mean and variance, or one of each over the whole array."""
+    if over_all:
+        C = x.shape[1]
+        return np.full(C, x.mean()), np.full(C, x.var()), x.size
+    mu, var, n = stats(x, kind)
+    return mu.ravel(), var.ravel(), n
+
+
+def _sequences(xs, kind, stat, carry=True, reverse=False, over_all=False):
     """Running statistics after each of the train calls, under a model of the update."""
     run, seq = 0.0, []
     for x in xs:
-        mu, var, n = stats(x, kind)
-        s = stat(mu.ravel(), var.ravel(), n)
+        s = stat(*_batch_stats(x, kind, over_all))
         if not carry:
             run = 0.0
         run = (1 - MOMENTUM) * run + MOMENTUM * s if reverse else MOMENTUM * run + (1 - MOMENTUM) * s
@@ -88,41 +84,60 @@ def _sequences(xs, kind, stat, carry=True, reverse=False):
     return np.concatenate(seq)
 
 
+_VSTATS = {(): lambda m, v, n: v,
+           ("unbiased_variance",): lambda m, v, n: v * n / (n - 1),
+           ("eps_in_running_var",): lambda m, v, n: v + EPS,
+           ("unbiased_variance", "eps_in_running_var"): lambda m, v, n: v * n / (n - 1) + EPS}
+_UPDATES = {(): {}, ("momentum_reversed",): {"reverse": True},
+            ("running_not_read",): {"carry": False}}
+_RUN_TEXT = {"stats_over_all": "statistics over the whole array",
+             "unbiased_variance": "the unbiased variance",
+             "eps_in_running_var": "var + eps stored", "momentum_reversed": "momentum "
+             "reversed", "running_not_read": "nothing carried over between calls"}
+
+
+def _running_models(xs, kind):
+    """Every wrong combination of statistic, update and domain: ``ids -> (model, "")``."""
+    cands = {}
+    for over_all in (False, True):
+        for vids, vstat in _VSTATS.items():
+            for uids, kw in _UPDATES.items():
+                ids = (("stats_over_all",) if over_all else ()) + vids + uids
+                if ids:
+                    model = [_sequences(xs, kind, lambda m, v, n: m, over_all=over_all, **kw),
+                             _sequences(xs, kind, vstat, over_all=over_all, **kw)]
+                    cands[ids] = (np.concatenate(model), "")
+    return cands
+
+
 def _diagnose_running(got_m, got_v, xs, kind):
-    """Name the running-statistics mistake from the means and variances it stored."""
+    """Name the running-statistics mistakes from the means and variances it stored."""
     student = np.concatenate([np.concatenate(got_m), np.concatenate(got_v)])
-
-    def model(vstat, **kw):
-        return np.concatenate([_sequences(xs, kind, lambda m, v, n: m, **kw),
-                               _sequences(xs, kind, vstat, **kw)])
-
-    biased = lambda m, v, n: v  # noqa: E731
-    cands = {
-        "eps_in_running_var": (model(lambda m, v, n: v + EPS), ""),
-        "unbiased_variance": (model(lambda m, v, n: v * n / (n - 1)), ""),
-        "momentum_reversed": (model(biased, reverse=True), ""),
-        "running_not_read": (model(biased, carry=False), ""),
-    }
-    hit = best_match(student, cands, TOL64)
+    hit = best_match(student, _running_models(xs, kind), TOL64)
     if hit is None:
         return None, ""
-    diag = hit[0]
+    ids = hit[0]
     mu1, var1, n = stats(xs[0], kind)
     implied_var = got_v[0] / (1 - MOMENTUM)  # the first update starts from zeros
-    if diag == "eps_in_running_var":
+    if len(ids) > 1:
+        ev = ("after three train calls the running statistics match a model with "
+              + ", ".join(_RUN_TEXT[i] for i in ids))
+    elif ids == ("eps_in_running_var",):
         delta = float(np.median(implied_var - var1.ravel()))
         ev = f"running_var is {delta:.1e} larger than the batch variance (eps = {EPS:g})"
-    elif diag == "unbiased_variance":
+    elif ids == ("unbiased_variance",):
         ratio = float(np.median(implied_var / var1.ravel()))
         ev = f"running_var / batch variance = {ratio:.3f} = N/(N-1) for N = {n}"
-    elif diag == "momentum_reversed":
+    elif ids == ("momentum_reversed",):
         k = float(np.median(got_m[0] / mu1.ravel()))
         ev = (f"after one step running_mean = {k:.2f} x the batch mean; expected "
               f"1 - momentum = {1 - MOMENTUM:.2f}")
+    elif ids == ("stats_over_all",):
+        ev = "every entry of running_mean equals the whole batch's mean"
     else:
         ev = ("after three train calls the running statistics hold only the last "
               "batch's (1 - momentum) share")
-    return diag, ev
+    return ids, ev
 
 
 def _check_running(p, fn, xs, gamma, beta, param, kind, C):

@@ -36,6 +36,9 @@ EXPLAIN = {
                         "use keepdims=True so it broadcasts against x",
     "ln_uses_bn_axis": "layer norm seems to take its statistics over the batch (axis 0); "
                        "it normalizes each example over its features (axis 1)",
+    "stats_over_all": "the mean and variance seem to be single numbers over the whole "
+                      "array (np.mean(x) with no axis); each feature, example or group "
+                      "needs its own",
     "sbn_per_pixel": "each (channel, pixel) seems to be normalized over N alone; pool N, H "
                      "and W per channel, e.g. through the (N*H*W, C) view of x",
     "gn_no_spatial_pool": "the group statistics do not seem to pool H and W; each group's "
@@ -133,8 +136,10 @@ START = {
 }
 
 
-def sentence(diag: str, evidence: str) -> str:
-    """The report sentence for a named mistake: the evidence, then the explanation."""
-    if diag == "exception":  # the exception's own one-line reason says it all
+def sentence(diag, evidence: str) -> str:
+    """The report sentence for a named mistake (or a tuple of them): evidence, then why."""
+    ids = (diag,) if isinstance(diag, str) else tuple(diag)
+    if ids == ("exception",):  # the exception's own one-line reason says it all
         return evidence
-    return f"{evidence}: {EXPLAIN[diag]}" if evidence else EXPLAIN[diag]
+    explained = "; and ".join(EXPLAIN[i] for i in ids)
+    return f"{evidence}: {explained}" if evidence else explained

@@ -13,7 +13,8 @@ import numpy as np
 
 import normcore as nc
 from normcore.check.bn_forward import EPS, TOL64, check_float32
-from normcore.check.models import best_match, group_mean, normalize
+from normcore.check.models import best_match, group_mean
+from normcore.check.variants import output_variants
 from normcore.check.probe import Failed, Probe, Stop, agree, rel, require_callable
 
 __all__ = ["check_layernorm_forward", "check_spatial_groupnorm_forward"]
@@ -46,38 +47,6 @@ def _explain(out, ref_out, cands):
         return None, ""
     return hit[0], (f"out matches {hit[1]} {agree(hit[2])} and differs from the correct "
                     f"output by {rel(out, ref_out):.1e}")
-
-
-def _ln_candidates(x, gamma, beta):
-    return {
-        "eps_outside_sqrt": (gamma * normalize(x, "ln", EPS, eps_outside=True) + beta,
-                             "(x - mu) / (sqrt(var) + eps)"),
-        "unbiased_variance": (gamma * normalize(x, "ln", EPS, ddof=1) + beta,
-                              "(x - mu) / sqrt(var_unbiased + eps)"),
-        "ln_uses_bn_axis": (gamma * normalize(x, "bn", EPS) + beta,
-                            "statistics over the batch (axis 0)"),
-    }
-
-
-def _gn_candidates(x, gamma, beta):
-    N, C, H, W = x.shape
-    by_pixel = x.reshape(N, G, C // G, H, W)
-    mu, var = by_pixel.mean(axis=2, keepdims=True), by_pixel.var(axis=2, keepdims=True)
-    no_pool = ((by_pixel - mu) / np.sqrt(var + EPS)).reshape(x.shape)
-    # Interleaved: group g holds channels g, g + G, g + 2G, ...
-    inter = x.reshape(N, C // G, G, H, W).transpose(0, 2, 1, 3, 4)
-    inter = normalize(np.ascontiguousarray(inter), "gn", EPS, G=G)
-    inter = inter.reshape(N, G, C // G, H, W).transpose(0, 2, 1, 3, 4).reshape(x.shape)
-    return {
-        "eps_outside_sqrt": (gamma * normalize(x, "gn", EPS, G, eps_outside=True) + beta,
-                             "(x - mu) / (sqrt(var) + eps)"),
-        "unbiased_variance": (gamma * normalize(x, "gn", EPS, G, ddof=1) + beta,
-                              "(x - mu) / sqrt(var_unbiased + eps)"),
-        "gn_no_spatial_pool": (gamma * no_pool + beta,
-                               "statistics over each group's channels at each pixel"),
-        "gn_interleaved_groups": (gamma * inter + beta,
-                                  "groups of channels (g, g+G, ...)"),
-    }
 
 
 def _common(p, fn, args, ref_out, candidates, make_args, layer):
@@ -118,8 +87,9 @@ def check_layernorm_forward(fn):
         v = x - x.mean(axis=1, keepdims=True) if centred else x
         return v.astype(dt), gamma.astype(dt), beta.astype(dt), {}
     with Probe("layernorm_forward", fn) as p:
+        cands = output_variants(x, "ln", EPS, lambda xh: gamma * xh + beta)
         out, shaped = _common(p, fn, (x.copy(), gamma.copy(), beta.copy(), {}), ref_out,
-                              _ln_candidates(x, gamma, beta), f32, "layernorm_forward")
+                              cands, f32, "layernorm_forward")
         if not shaped:
             p.fail("shape", f"out has shape {getattr(out, 'shape', None)}, expected {x.shape}",
                    "shape")
@@ -145,8 +115,9 @@ def check_spatial_groupnorm_forward(fn):
     layer = "spatial_groupnorm_forward"
     with Probe(layer, fn) as p:
         try:
-            out, shaped = _common(p, fn, (x.copy(), gamma.copy(), beta.copy(), G, {}), ref_out,
-                                  _gn_candidates(x, gamma, beta), f32, layer)
+            cands = output_variants(x, "gn", EPS, lambda xh: gamma * xh + beta, G)
+            out, shaped = _common(p, fn, (x.copy(), gamma.copy(), beta.copy(), G, {}),
+                                  ref_out, cands, f32, layer)
         except Stop:
             if not p.report.attempted:
                 raise

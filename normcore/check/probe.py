@@ -136,15 +136,19 @@ class Probe:
         self.report.properties.append(Property(name, PASS, detail))
 
     def note(self, name: str, detail: str, diagnosis: str | None = None) -> None:
-        detail = sentence(diagnosis, detail) if diagnosis else detail
-        self.report.properties.append(Property(name, NOTE, detail, diagnosis))
+        self._add(name, NOTE, detail, diagnosis)
 
-    def fail(self, name: str, evidence: str, diagnosis: str | None = None,
-             stop: bool = False) -> None:
-        detail = sentence(diagnosis, evidence) if diagnosis else evidence
-        self.report.properties.append(Property(name, FAIL, detail, diagnosis))
+    def fail(self, name: str, evidence: str, diagnosis=None, stop: bool = False) -> None:
+        """A failed property; ``diagnosis`` is an id, a tuple of ids, or None."""
+        self._add(name, FAIL, evidence, diagnosis)
         if stop:
             raise Stop
+
+    def _add(self, name, status, evidence, diagnosis) -> None:
+        ids = (diagnosis,) if isinstance(diagnosis, str) else tuple(diagnosis or ())
+        detail = sentence(ids, evidence) if ids else evidence
+        self.report.properties.append(
+            Property(name, status, detail, ids[0] if ids else None, ids[1:]))
 
     def check(self, name: str, err: float, tol: float, diagnose=None, what: str = "") -> bool:
         """Pass when ``err <= tol``; else fail with ``diagnose()``'s (id, evidence).

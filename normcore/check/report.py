@@ -36,16 +36,30 @@ class Property:
     diagnosis : str or None
         A stable identifier of the named mistake (e.g. ``"eps_outside_sqrt"``),
         or None when no known signature fits.
+    more : tuple of str
+        Further mistakes found together with ``diagnosis`` (one result can show
+        two, e.g. statistics over the whole array and eps outside the root).
     """
 
     name: str
     status: str
     detail: str = ""
     diagnosis: str | None = None
+    more: tuple = ()
 
     @property
     def passed(self) -> bool:
         return self.status != FAIL
+
+    @property
+    def ids(self) -> tuple:
+        """Every mistake this property names, ``diagnosis`` first."""
+        return ((self.diagnosis,) if self.diagnosis else ()) + tuple(self.more)
+
+    @property
+    def tag(self) -> str:
+        """``"[eps_outside_sqrt]"`` or ``"[a, b]"``; empty when nothing is named."""
+        return f"[{', '.join(self.ids)}]" if self.ids else ""
 
 
 @dataclass
@@ -82,7 +96,7 @@ class Report:
     def diagnoses(self) -> list[str]:
         """The identifiers of every named finding, failures first."""
         ordered = self.failures + [p for p in self.properties if p.passed]
-        return [p.diagnosis for p in ordered if p.diagnosis]
+        return [i for p in ordered for i in p.ids]
 
     @property
     def status(self) -> str:
@@ -109,8 +123,8 @@ class Report:
         for p in self.properties:
             tag = {PASS: "ok  ", FAIL: "FAIL", NOTE: "note"}[p.status]
             text = p.name + (f": {p.detail}" if p.detail else "")
-            if p.diagnosis and p.status != PASS:
-                text += f" [{p.diagnosis}]"
+            if p.ids and p.status != PASS:
+                text += f" {p.tag}"
             lines += textwrap.wrap(text, WIDTH, initial_indent=f"  {tag}  ",
                                    subsequent_indent=" " * 8, break_on_hyphens=False)
         return "\n".join(lines)
@@ -126,7 +140,7 @@ class Report:
         mark = {PASS: "ok", FAIL: "**FAIL**", NOTE: "note"}
         items = []
         for p in self.properties:
-            diag = f" `[{p.diagnosis}]`" if p.diagnosis and p.status != PASS else ""
+            diag = f" `{p.tag}`" if p.ids and p.status != PASS else ""
             items.append(f"- {mark[p.status]} {p.name}" + (f": {p.detail}" if p.detail else "")
                          + diag)
         return head + "\n\n" + "\n".join(items) + "\n"
@@ -146,8 +160,8 @@ class Report:
         rows = []
         for p in self.properties:
             sym, col = mark[p.status]
-            diag = (f" <code>[{html.escape(p.diagnosis)}]</code>"
-                    if p.diagnosis and p.status != PASS else "")
+            diag = (f" <code>{html.escape(p.tag)}</code>"
+                    if p.ids and p.status != PASS else "")
             rows.append(f"<tr><td {cell}><b style='color:{col}'>{sym}</b></td>"
                         f"<td {cell[:-1]};white-space:nowrap'>{html.escape(p.name)}</td>"
                         f"<td {cell}>{html.escape(p.detail)}{diag}</td></tr>")

@@ -12,16 +12,16 @@ import numpy as np
 
 from mutants import Case
 
-FORWARD_BUGS = ("eps_outside_sqrt", "eps_outside_sqrt_test", "unbiased_variance",
+FORWARD_BUGS = ("stats_over_all", "eps_outside_sqrt", "eps_outside_sqrt_test", "unbiased_variance",
                 "unbiased_running_var", "eps_in_running_var", "momentum_reversed",
                 "running_not_stored", "running_restarts", "test_uses_batch_stats",
                 "test_drops_affine", "test_updates_running", "input_mutated", "dtype",
                 "running_keepdims")
 
 
-def forward(bug=None):
-    """A student's ``batchnorm_forward`` with at most one mistake in it."""
-    assert bug is None or bug in FORWARD_BUGS, bug
+def forward(*bugs):
+    """A student's ``batchnorm_forward`` with the named mistakes in it (usually one)."""
+    assert set(bugs) <= set(FORWARD_BUGS), bugs
 
     def batchnorm_forward(x, gamma, beta, bn_param):
         mode = bn_param["mode"]
@@ -30,53 +30,56 @@ def forward(bug=None):
         N, D = x.shape
         running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
         running_var = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
-        if bug == "running_restarts":  # re-initialised on every call
+        if "running_restarts" in bugs:  # re-initialised on every call
             running_mean, running_var = np.zeros(D), np.zeros(D)
         cache = None
         if mode == "train":
-            mu = x.mean(axis=0)
-            if bug == "input_mutated":
+            mu = x.mean() if "stats_over_all" in bugs else x.mean(axis=0)
+            if "input_mutated" in bugs:
                 x -= mu  # in place: the caller's x changes
                 xmu = x
             else:
                 xmu = x - mu
-            var = (xmu ** 2).sum(axis=0) / (N - 1 if bug == "unbiased_variance" else N)
-            if bug == "eps_outside_sqrt":
+            if "stats_over_all" in bugs:  # np.mean(x), np.var(x): no axis
+                var = (xmu ** 2).mean()
+            else:
+                var = (xmu ** 2).sum(axis=0) / (N - 1 if "unbiased_variance" in bugs else N)
+            if "eps_outside_sqrt" in bugs:
                 xhat = xmu / (np.sqrt(var) + eps)
             else:
                 xhat = xmu / np.sqrt(var + eps)
             out = gamma * xhat + beta
             batch_var = var
-            if bug == "unbiased_running_var":  # as PyTorch does: not the assignment
+            if "unbiased_running_var" in bugs:  # as PyTorch does: not the assignment
                 batch_var = var * N / (N - 1)
-            if bug == "eps_in_running_var":
+            if "eps_in_running_var" in bugs:
                 batch_var = var + eps
-            if bug == "momentum_reversed":
+            if "momentum_reversed" in bugs:
                 running_mean = (1 - momentum) * running_mean + momentum * mu
                 running_var = (1 - momentum) * running_var + momentum * batch_var
             else:
                 running_mean = momentum * running_mean + (1 - momentum) * mu
                 running_var = momentum * running_var + (1 - momentum) * batch_var
-            if bug == "running_keepdims":
+            if "running_keepdims" in bugs:
                 running_mean, running_var = running_mean[None], running_var[None]
             cache = (x, xhat, gamma, mu, var, eps)
         elif mode == "test":
-            if bug == "test_updates_running":  # the train-mode update, run in test mode too
+            if "test_updates_running" in bugs:  # the train-mode update, run in test mode too
                 running_mean = momentum * running_mean + (1 - momentum) * x.mean(axis=0)
                 running_var = momentum * running_var + (1 - momentum) * x.var(axis=0)
-            if bug == "test_uses_batch_stats":
+            if "test_uses_batch_stats" in bugs:
                 xhat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
-            elif bug == "eps_outside_sqrt_test":
+            elif "eps_outside_sqrt_test" in bugs:
                 xhat = (x - running_mean) / (np.sqrt(running_var) + eps)
             else:
                 xhat = (x - running_mean) / np.sqrt(running_var + eps)
-            out = xhat if bug == "test_drops_affine" else gamma * xhat + beta
+            out = xhat if "test_drops_affine" in bugs else gamma * xhat + beta
         else:
             raise ValueError(f'Invalid forward batchnorm mode "{mode}"')
-        if bug != "running_not_stored":
+        if "running_not_stored" not in bugs:
             bn_param["running_mean"] = running_mean
             bn_param["running_var"] = running_var
-        if bug == "dtype":
+        if "dtype" in bugs:
             out = out.astype(np.float32)
         return out, cache
 
@@ -245,6 +248,12 @@ CASES = [
     *[Case(f"bn_fwd_{b}", F, forward(b), expect=_EXPECT.get(b, b),
            also=_ALSO.get(b, frozenset())) for b in FORWARD_BUGS],
     Case("bn_fwd_var_cancellation", F, forward_cancelling, expect="var_cancellation"),
+    # Two mistakes at once, as a real student's file holds them: both are named.
+    Case("bn_fwd_over_all_and_eps_outside", F, forward("stats_over_all", "eps_outside_sqrt"),
+         expect="stats_over_all", also=frozenset({"eps_outside_sqrt"})),
+    Case("bn_fwd_unbiased_and_eps_in_running", F,
+         forward("unbiased_variance", "eps_in_running_var"), expect="unbiased_variance",
+         also=frozenset({"eps_in_running_var"})),
     Case("bn_fwd_stub", F, _stub_forward, expect="not_attempted"),
     Case("bn_bwd_graph", BW, backward_graph(), _OK),
     Case("bn_bwd_closed_as_graph", BW, backward_closed, _OK),
