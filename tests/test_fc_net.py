@@ -260,6 +260,7 @@ def test_rng_leaves_the_global_state_alone_and_reproduces():
     ({"hidden_dims": [10, -3]}, ValueError, r"hidden_dims\[1\]"),
     ({"hidden_dims": [2.5]}, TypeError, r"hidden_dims\[0\]"),
     ({"input_dim": 0}, ValueError, "input_dim"),
+    ({"input_dim": True}, TypeError, "input_dim"),  # a bool is not a size, though True == 1
     ({"num_classes": 3.0}, TypeError, "num_classes"),
     ({"normalization": "groupnorm"}, ValueError, "normalization"),
     ({"normalization": "BatchNorm"}, ValueError, "normalization"),
@@ -272,6 +273,7 @@ def test_rng_leaves_the_global_state_alone_and_reproduces():
     ({"weight_scale": float("nan")}, ValueError, "weight_scale"),
     ({"dropout_keep_ratio": float("nan")}, ValueError, "dropout_keep_ratio"),
     ({"dtype": np.int32}, ValueError, "dtype"),
+    ({"dtype": np.float16}, ValueError, "dtype"),  # too coarse for gradient checks
     ({"dtype": "nonsense"}, TypeError, "dtype"),
     ({"seed": "7"}, TypeError, "seed"),
     ({"seed": -1}, ValueError, "seed"),
@@ -279,7 +281,9 @@ def test_rng_leaves_the_global_state_alone_and_reproduces():
 ])
 def test_bad_constructor_arguments_are_named(kwargs, error, name):
     args = {"hidden_dims": [10], "input_dim": D, "num_classes": C, **kwargs}
-    with pytest.raises(error, match=name):
+    # The name as a whole word: "x" must not match the "x" of "expected" in an
+    # unrelated error from deeper down.
+    with pytest.raises(error, match=rf"(?<!\w){name}(?!\w)"):
         FullyConnectedNet(**args)
 
 
@@ -295,7 +299,9 @@ def test_bad_constructor_arguments_are_named(kwargs, error, name):
 ])
 def test_bad_loss_arguments_are_named(make_X, make_y, error, name):
     model = FullyConnectedNet([10], input_dim=D, num_classes=C)
-    with pytest.raises(error, match=name):
+    # The name as a whole word: "x" must not match the "x" of "expected" in an
+    # unrelated error from deeper down.
+    with pytest.raises(error, match=rf"(?<!\w){name}(?!\w)"):
         model.loss(make_X(), make_y())
 
 

@@ -149,5 +149,7 @@ def test_grad_check_sparse_seed_is_reproducible_and_leaves_global_rngs_alone():
     (lambda: nc.grad_check_sparse(np.sum, np.zeros(3), np.zeros(3), seed="a"), TypeError, "seed"),
 ])
 def test_bad_input_names_the_argument(call, exc, name):
-    with pytest.raises(exc, match=name):
+    # The name as a whole word: "x" must not match the "x" of "expected" in an
+    # unrelated error from deeper down.
+    with pytest.raises(exc, match=rf"(?<!\w){name}(?!\w)"):
         call()

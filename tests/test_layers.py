@@ -239,6 +239,8 @@ B = np.zeros(2)
     (lambda: nc.affine_forward(X, W, B.astype(object)), TypeError, "b"),
     (lambda: nc.affine_backward(np.zeros((3, 2), complex), nc.affine_forward(X, W, B)[1]), TypeError, "dout"),
     (lambda: nc.affine_forward(X, np.zeros((5, 2)), B), ValueError, "w"),
+    (lambda: nc.affine_forward(X, np.zeros(4), B), ValueError, "w"),
+    (lambda: nc.affine_forward(X, W, np.zeros((1, 2))), ValueError, "b"),
     (lambda: nc.affine_forward(X, W, np.zeros(3)), ValueError, "b"),
     (lambda: nc.affine_backward(np.zeros((3, 3)), nc.affine_forward(X, W, B)[1]), ValueError, "dout"),
     (lambda: nc.relu_forward([1.0, -1.0]), TypeError, "x"),
@@ -263,5 +265,7 @@ B = np.zeros(2)
     (lambda: nc.dropout_forward(X.astype(np.complex64), {"mode": "test", "p": 0.5}), TypeError, "x"),
 ])
 def test_bad_input_names_the_argument(call, exc, name):
-    with pytest.raises(exc, match=name):
+    # The name as a whole word: "x" must not match the "x" of "expected" in an
+    # unrelated error from deeper down.
+    with pytest.raises(exc, match=rf"(?<!\w){name}(?!\w)"):
         call()

@@ -440,6 +440,7 @@ TRAIN = {"mode": "train"}
     (lambda: nc.spatial_groupnorm_forward(X4, G6, B6, 4, {}), ValueError, "G"),
     (lambda: nc.spatial_groupnorm_forward(X4, G6, B6, 0, {}), ValueError, "G"),
     (lambda: nc.spatial_groupnorm_forward(X4, G6, B6, 2.0, {}), TypeError, "G"),
+    (lambda: nc.spatial_groupnorm_forward(X4, G6, B6, True, {}), TypeError, "G"),
     (lambda: nc.spatial_groupnorm_forward(X4, np.ones(6), B6, 2, {}), ValueError, "gamma"),
     (lambda: nc.spatial_groupnorm_forward(X4, G6, np.zeros(6), 2, {}), ValueError, "beta"),
     (lambda: nc.spatial_groupnorm_forward(X2, G6, B6, 2, {}), ValueError, "x"),
@@ -449,5 +450,7 @@ TRAIN = {"mode": "train"}
      ValueError, "dout"),
 ])
 def test_bad_input_names_the_argument(call, exc, name):
-    with pytest.raises(exc, match=name):
+    # The name as a whole word: "x" must not match the "x" of "expected" in an
+    # unrelated error from deeper down.
+    with pytest.raises(exc, match=rf"(?<!\w){name}(?!\w)"):
         call()

@@ -414,6 +414,7 @@ def test_a_failing_checkpoint_leaves_no_file(tmp_path):
     ({"lr_decay": float("inf")}, ValueError, "lr_decay"),
     ({"batch_size": 0}, ValueError, "batch_size"),
     ({"batch_size": 10.0}, TypeError, "batch_size"),
+    ({"batch_size": True}, TypeError, "batch_size"),  # a bool is not a size, though True == 1
     ({"num_epochs": -1}, ValueError, "num_epochs"),
     ({"num_train_samples": 0}, ValueError, "num_train_samples"),
     ({"num_val_samples": 0}, ValueError, "num_val_samples"),
@@ -425,7 +426,9 @@ def test_a_failing_checkpoint_leaves_no_file(tmp_path):
     ({"seed": -1}, ValueError, "seed"),
 ])
 def test_bad_keyword_arguments_are_named(kwargs, error, name):
-    with pytest.raises(error, match=name):
+    # The name as a whole word: "x" must not match the "x" of "expected" in an
+    # unrelated error from deeper down.
+    with pytest.raises(error, match=rf"(?<!\w){name}(?!\w)"):
         Solver(_model(), _data(), **kwargs)
 
 
@@ -440,7 +443,9 @@ def test_bad_keyword_arguments_are_named(kwargs, error, name):
 def test_bad_data_is_named(change, error, name):
     data = _data()
     change(data)
-    with pytest.raises(error, match=name):
+    # The name as a whole word: "x" must not match the "x" of "expected" in an
+    # unrelated error from deeper down.
+    with pytest.raises(error, match=rf"(?<!\w){name}(?!\w)"):
         Solver(_model(), data)
 
 
