@@ -69,8 +69,8 @@ EXPLAIN = {
                             "change to out (a next layer's out *= ...) changes the gradient; "
                             "return a new array or cache a copy",
     # any layer
-    "input_mutated": "an input was changed in place; compute on a copy "
-                     "(x - mu makes one, x -= mu does not)",
+    "input_mutated": "an input was changed in place; work on a copy (x - mu makes a new "
+                     "array; x -= mu and dout[x <= 0] = 0 change the caller's)",
     "shape": "a result has the wrong shape",
     "dtype": "a result lost the input's floating precision",
     "exception": "the function raised an exception",
