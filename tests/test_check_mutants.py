@@ -9,6 +9,8 @@ it *and* names its mistake, and names nothing else (a misdiagnosis fails too).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -43,6 +45,7 @@ def test_two_mistakes_in_one_result_are_both_named():
     assert prop.tag == "[stats_over_all, eps_outside_sqrt]"
 
 
+@functools.lru_cache(maxsize=None)  # several tests read one case's report
 def run(case: Case) -> Report:
     checker = CHECKERS[case.layer]
     if case.forward is not None:
