@@ -38,8 +38,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m normcore.check",
         description="Check the assignment's layers in a student's layers.py and name "
-                    "the mistakes found.")
-    parser.add_argument("path", help="the student's layers.py (assignment 2 layout)")
+                    "the mistakes found.",
+        epilog="Exit status: 0 when every layer found passes or is not attempted yet, "
+               "1 when any fails or the file cannot be imported, 2 when there is no "
+               "such file.")
+    parser.add_argument("path", help="the student's layers.py (assignment 2 layout), or "
+                        "the folder holding cs231n/layers.py")
     args = parser.parse_args(argv)
     args.path = _resolve(args.path)
     try:
