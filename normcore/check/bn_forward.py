@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 import normcore as nc
-from normcore.check.models import best_match, normalize, stats
-from normcore.check.variants import output_variants
+from normcore.check.models import best_match, stats
+from normcore.check.variants import output_variants, xhat
 from normcore.check.probe import Failed, Probe, agree, rel, require_callable
 
 __all__ = ["check_batchnorm_forward", "check_spatial_batchnorm_forward"]
@@ -196,7 +196,7 @@ def _check_test_mode(p, fn, ref, x, gamma, beta, b, kind):
         cands = {
             "eps_outside_sqrt": (_affine(xmu / (np.sqrt(rv0.reshape(b)) + EPS), gamma, beta, b),
                                  "(x - running_mean) / (sqrt(running_var) + eps)"),
-            "test_uses_batch_stats": (_affine(normalize(x, kind, EPS), gamma, beta, b),
+            "test_uses_batch_stats": (_affine(xhat(x, kind, EPS), gamma, beta, b),
                                       "the train-mode output (batch statistics)"),
             "test_drops_affine": (xmu / np.sqrt(rv0.reshape(b) + EPS),
                                   "(x - running_mean) / sqrt(running_var + eps) alone"),

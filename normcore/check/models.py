@@ -15,21 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["stats", "group_mean", "normalize", "param_axes", "fit_dx", "best_match"]
+from normcore.check.variants import view
 
-_AXES = {"bn": (0,), "ln": (1,), "sbn": (0, 2, 3)}
-
-
-def _grouped(x: np.ndarray, kind: str, G: int | None):
-    """A view of ``x`` and the axes over which its statistics run."""
-    if kind == "gn":
-        return x.reshape(x.shape[0], G, -1), (2,)
-    return x, _AXES[kind]
+__all__ = ["stats", "group_mean", "param_axes", "fit_dx", "best_match"]
 
 
 def stats(x: np.ndarray, kind: str, G: int | None = None, ddof: int = 0):
     """Mean and variance, shaped to broadcast against ``x``."""
-    v, axes = _grouped(x, kind, G)
+    v, axes = view(x, kind, G=G)
     mu = v.mean(axis=axes, keepdims=True)
     n = v.size // mu.size
     var = ((v - mu) ** 2).sum(axis=axes, keepdims=True) / (n - ddof)
@@ -39,16 +32,8 @@ def stats(x: np.ndarray, kind: str, G: int | None = None, ddof: int = 0):
 
 def group_mean(a: np.ndarray, kind: str, G: int | None = None) -> np.ndarray:
     """The mean of ``a`` over each statistic's domain, broadcast back to ``a.shape``."""
-    v, axes = _grouped(a, kind, G)
+    v, axes = view(a, kind, G=G)
     return np.broadcast_to(v.mean(axis=axes, keepdims=True), v.shape).reshape(a.shape)
-
-
-def normalize(x, kind, eps, G=None, ddof=0, eps_outside=False):
-    """``xhat`` of ``x``, optionally with a mistake in it."""
-    v, _ = _grouped(x, kind, G)
-    mu, var, _ = stats(x, kind, G, ddof)
-    std = np.sqrt(var) + eps if eps_outside else np.sqrt(var + eps)
-    return ((v - mu) / std).reshape(x.shape)
 
 
 def param_axes(x: np.ndarray) -> tuple[int, ...]:
@@ -72,7 +57,7 @@ def fit_dx(dx, x, gamma_b, dout, kind, eps, G=None):
         when the mistake lies in these paths alone.
     """
     mu, var, _ = stats(x, kind, G)
-    v, _ = _grouped(x, kind, G)
+    v, _ = view(x, kind, G=G)
     ivar = 1.0 / np.sqrt(var + eps)
     xhat = ((v - mu) * ivar).reshape(x.shape)
     ivar_full = np.broadcast_to(ivar, v.shape).reshape(x.shape)

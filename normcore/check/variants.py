@@ -20,7 +20,7 @@ import itertools
 
 import numpy as np
 
-__all__ = ["DOMAINS", "xhat", "output_variants", "describe"]
+__all__ = ["DOMAINS", "view", "xhat", "output_variants", "describe"]
 
 #: the wrong domains worth modelling, per layer kind
 DOMAINS = {
@@ -41,7 +41,7 @@ _TEXT = {
 }
 
 
-def _view(x: np.ndarray, kind: str, domain: str | None, G: int | None):
+def view(x: np.ndarray, kind: str, domain: str | None = None, G: int | None = None):
     """A view of x and the axes each statistic runs over, for a domain."""
     N = x.shape[0]
     if domain == "stats_over_all":
@@ -62,7 +62,7 @@ def _view(x: np.ndarray, kind: str, domain: str | None, G: int | None):
 
 def xhat(x, kind, eps, G=None, domain=None, ddof=0, eps_outside=False) -> np.ndarray:
     """The normalized x under one combination of choices."""
-    v, axes = _view(x, kind, domain, G)
+    v, axes = view(x, kind, domain, G)
     mu = v.mean(axis=axes, keepdims=True)
     n = v.size // mu.size
     var = ((v - mu) ** 2).sum(axis=axes, keepdims=True) / (n - ddof)
