@@ -14,8 +14,9 @@ import numpy as np
 import normcore as nc
 from normcore.check.bn_forward import EPS, TOL64, check_float32
 from normcore.check.models import best_match, group_mean
+from normcore.check.probe import (Failed, Probe, Stop, agree, classify_exception, rel,
+                                  require_callable)
 from normcore.check.variants import output_variants
-from normcore.check.probe import Failed, Probe, Stop, agree, rel, require_callable
 
 __all__ = ["check_layernorm_forward", "check_spatial_groupnorm_forward"]
 
@@ -148,6 +149,5 @@ def _retry_with_flat_gamma(p, fn, x, gamma, beta, ref_out, out):
         p.fail("shape", f"out has shape {getattr(out, 'shape', None)}, expected {x.shape}",
                "shape")
     except Failed as err:
-        from normcore.check.probe import classify_exception
         diag, _ = classify_exception(err)
         p.fail("runs", f"spatial_groupnorm_forward raised {err.reason}", diag)

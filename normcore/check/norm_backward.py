@@ -25,8 +25,8 @@ import numpy as np
 import normcore as nc
 from normcore.check.bn_forward import EPS
 from normcore.check.models import best_match, fit_dx, param_axes, stats
-from normcore.check.probe import (Failed, Probe, Stop, agree, is_stub_value, rel,
-                                  require_callable)
+from normcore.check.probe import (Failed, Probe, Stop, agree, arrays_in, classify_exception,
+                                  is_stub_value, rel, require_callable)
 
 __all__ = ["check_batchnorm_backward", "check_batchnorm_backward_alt",
            "check_layernorm_backward", "check_spatial_batchnorm_backward",
@@ -126,7 +126,6 @@ def _run_pair(p, layer, fn, forward, spec, x, gamma, beta, dout):
             if _is_cache_error(err):
                 cache_errors.append((source, err.reason))
                 continue
-            from normcore.check.probe import classify_exception
             diag, _ = classify_exception(err)
             p.fail("runs", f"{layer} raised {err.reason}", diag, stop=True)
         for s in skipped:
@@ -274,24 +273,13 @@ def _check_backward(layer: str, fn, forward):
     return p.report
 
 
-def _arrays_of(obj):
-    if isinstance(obj, np.ndarray):
-        yield obj
-    elif isinstance(obj, (tuple, list)):
-        for v in obj:
-            yield from _arrays_of(v)
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            yield from _arrays_of(v)
-
-
 def _check_alias(p, layer, fn, fwd, spec, x, gamma, beta, dout):
     """Does an in-place change to out (as a next layer may make) change the gradient?"""
     try:
         out, cache = p.call(lambda *a: spec.forward(fwd, *a), x.copy(), gamma.copy(),
                             beta.copy(), label="forward")
         if not isinstance(out, np.ndarray) or not any(
-                np.shares_memory(out, a) for a in _arrays_of(cache)):
+                np.shares_memory(out, a) for a in arrays_in(cache)):
             return
         pristine = copy.deepcopy(cache)
         out *= 2.0  # keeps signs and zeros, so a cache of ReLU's output stays valid

@@ -22,7 +22,8 @@ import numpy as np
 from normcore.check.diagnoses import START, sentence
 from normcore.check.report import FAIL, NOTE, PASS, Property, Report
 
-__all__ = ["Probe", "Stop", "Failed", "rel", "one_line", "require_callable", "agree"]
+__all__ = ["Probe", "Stop", "Failed", "rel", "one_line", "require_callable", "agree",
+           "arrays_in", "classify_exception"]
 
 
 class Stop(Exception):
@@ -90,16 +91,16 @@ def is_stub_value(value) -> bool:
     return isinstance(value, tuple) and all(v is None for v in value)
 
 
-def _arrays(obj):
+def arrays_in(obj):
     """Every ndarray directly in ``obj`` (argument, tuple, list or dict values)."""
     if isinstance(obj, np.ndarray):
         yield obj
     elif isinstance(obj, (tuple, list)):
         for v in obj:
-            yield from _arrays(v)
+            yield from arrays_in(v)
     elif isinstance(obj, dict):
         for v in obj.values():
-            yield from _arrays(v)
+            yield from arrays_in(v)
 
 
 class Probe:
@@ -178,7 +179,7 @@ class Probe:
         (reported once). Dicts are not watched: bn_param is meant to change.
         """
         watched = [(a, a.copy()) for arg in args if not isinstance(arg, dict)
-                   for a in _arrays(arg)]
+                   for a in arrays_in(arg)]
         try:
             with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
                     np.errstate(all="ignore"):
