@@ -147,3 +147,39 @@ def test_backward_run_on_normcores_cache_says_so_when_it_fails():
     assert not report.passed
     note = next(p for p in report.properties if p.name == "cache")
     assert "BatchNormCache" in note.detail and "forward=your_forward" in note.detail
+
+
+SKELETON_DROPOUT = '''
+import numpy as np
+
+def dropout_forward(x, dropout_param):
+    p, mode = dropout_param["p"], dropout_param["mode"]
+    mask, out = None, None
+    if mode == "train":
+        # TODO: implement the training phase forward pass for inverted dropout.
+        # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+        pass
+
+        # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+    elif mode == "test":
+        # TODO: implement the test phase forward pass.
+        pass
+        # END OF YOUR CODE
+    cache = (dropout_param, mask)
+    out = out.astype(x.dtype, copy=False)  # the skeleton's own line: fails on None
+    return out, cache
+'''
+
+
+def test_skeleton_that_fails_before_returning_is_not_attempted(tmp_path):
+    from normcore.check import load_layers
+    path = tmp_path / "layers.py"
+    path.write_text(SKELETON_DROPOUT)
+    report = CHECKERS["dropout_forward"](load_layers(path).dropout_forward)
+    assert not report.attempted, str(report)
+    filled = SKELETON_DROPOUT.replace("\n        pass\n", "\n        out = None\n", 1)
+    path.write_text(filled)  # filled in, wrongly: now the same error is a failure
+    report = CHECKERS["dropout_forward"](load_layers(path).dropout_forward)
+    assert report.attempted and not report.passed
+    assert "'NoneType' object has no attribute 'astype'" in report.failures[0].detail
