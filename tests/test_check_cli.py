@@ -215,3 +215,10 @@ def test_print_statement_that_cannot_be_rescued_names_print(tmp_path):
                 print "x = %d" % (
                     x)
             """)))
+
+
+def test_loader_misuse_names_the_argument(tmp_path):
+    with pytest.raises(TypeError, match="path must be a str or os.PathLike"):
+        load_layers(42)
+    with pytest.raises(FileNotFoundError, match="path must be an existing layers.py"):
+        load_layers(tmp_path)  # a folder: the CLI resolves folders, the loader does not

@@ -180,12 +180,17 @@ def load_layers(path) -> types.ModuleType:
 
     Raises
     ------
+    TypeError
+        If ``path`` is not a str or path (misuse).
     FileNotFoundError
         If ``path`` is not a file (misuse).
     LoadError
         If the file cannot be imported; the message is one line, e.g.
         ``"SyntaxError: invalid syntax (layers.py line 12)"``.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike naming a layers.py file, "
+                        f"got {type(path).__name__}")
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path must be an existing layers.py file, got {path!r}")
