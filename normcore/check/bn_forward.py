@@ -15,8 +15,8 @@ import numpy as np
 
 import normcore as nc
 from normcore.check.models import best_match, stats
-from normcore.check.variants import output_variants, xhat
 from normcore.check.probe import Failed, Probe, agree, rel, require_callable
+from normcore.check.variants import output_variants, xhat
 
 __all__ = ["check_batchnorm_forward", "check_spatial_batchnorm_forward"]
 
@@ -38,8 +38,8 @@ def _inputs(kind: str):
     return xs, gamma, beta, b
 
 
-def _affine(xhat, gamma, beta, b):
-    return gamma.reshape(b) * xhat + beta.reshape(b)
+def _affine(xh, gamma, beta, b):
+    return gamma.reshape(b) * xh + beta.reshape(b)
 
 
 def _diagnose_train(out, x, gamma, beta, b, kind, ref_out):
