@@ -16,7 +16,8 @@ A screenshot of every page goes to ``test-artifacts/screenshots/`` (pass or fail
 Needs a built book (``./dev book``) and a Chromium: ``$NORMCORE_CHROMIUM``,
 ``/usr/bin/chromium``, one on PATH, or Playwright's own. Without them the tests
 skip, except under ``CI=true``, where they fail. ``NORMCORE_BOOK_ROOT`` points
-the test at another book (a folder with ``_toc.yml`` and ``_build/html``).
+the test at another book (a folder with ``_toc.yml`` and ``_build/html``);
+``NORMCORE_BOOK_HTML`` at another built site (``./dev test`` sets it to the default build).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ except ImportError:  # the browser fixture reports the missing package
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK_ROOT = Path(os.environ.get("NORMCORE_BOOK_ROOT", ROOT))
-HTML = BOOK_ROOT / "_build" / "html"
+# ./dev test names the default build it made; by hand, _build/html links to it.
+HTML = Path(os.environ.get("NORMCORE_BOOK_HTML") or BOOK_ROOT / "_build" / "html")
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
