@@ -183,3 +183,32 @@ def test_skeleton_that_fails_before_returning_is_not_attempted(tmp_path):
     report = CHECKERS["dropout_forward"](load_layers(path).dropout_forward)
     assert report.attempted and not report.passed
     assert "'NoneType' object has no attribute 'astype'" in report.failures[0].detail
+
+
+def test_basic_backward_alone_reads_the_assignments_cache():
+    """Without a forward of the student's, the cache has the assignment's layout."""
+    def relu_backward(dout, cache):
+        x = cache  # the assignment's relu cache is x itself
+        return dout * (x > 0)
+
+    def dropout_backward(dout, cache):
+        dropout_param, mask = cache
+        return dout * mask if dropout_param["mode"] == "train" else dout
+
+    def affine_backward(dout, cache):
+        x, w, b = cache
+        return ((dout @ w.T).reshape(x.shape), x.reshape(len(x), -1).T @ dout,
+                dout.sum(0))
+    for layer, fn in [("relu_backward", relu_backward),
+                      ("dropout_backward", dropout_backward),
+                      ("affine_backward", affine_backward)]:
+        report = CHECKERS[layer](fn)
+        assert report.passed, str(report)
+
+
+def test_basic_backward_needing_its_own_cache_is_named():
+    def relu_backward(dout, cache):
+        return dout * (cache["x"] > 0)  # reads a dict only its own forward makes
+    report = CHECKERS["relu_backward"](relu_backward)
+    (prop,) = report.failures
+    assert prop.diagnosis == "needs_own_cache" and "on normcore's cache" in prop.detail

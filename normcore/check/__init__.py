@@ -59,16 +59,23 @@ CHECKERS = {
 }
 
 
-def check_module(module) -> list[Report]:
+def check_module(module, timeout: float | None = None) -> list[Report]:
     """Run the checker of every assignment layer ``module`` defines, in order.
 
     normcore's own layers, which a student's file may import (``from
     cs231n.layers import *`` is answered with them), are not the student's work
-    and are skipped.
+    and are skipped. With ``timeout`` (seconds, CLI only: it needs the main
+    thread's alarm signal) a layer that loops forever fails instead of hanging.
     """
     import normcore as nc
-    return [checker(fn) for name, checker in CHECKERS.items()
-            if callable(fn := getattr(module, name, None)) and fn is not getattr(nc, name)]
+    from normcore.check.probe import time_limit
+    reports = []
+    for name, checker in CHECKERS.items():
+        fn = getattr(module, name, None)
+        if callable(fn) and fn is not getattr(nc, name):
+            with time_limit(timeout):
+                reports.append(checker(fn))
+    return reports
 
 
 __all__ = [f"check_{name}" for name in CHECKERS] + [

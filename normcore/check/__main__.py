@@ -45,6 +45,9 @@ def main(argv=None) -> int:
                "such file.")
     parser.add_argument("path", help="the student's layers.py (assignment 2 layout), or "
                         "the folder holding cs231n/layers.py")
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="fail a layer whose call gives no result in this time "
+                             "(default: 60)")
     args = parser.parse_args(argv)
     args.path = _resolve(args.path)
     try:
@@ -57,7 +60,7 @@ def main(argv=None) -> int:
         return 1
     for note in getattr(module, "__normcore_notes__", []):
         print(textwrap.fill(f"note: {note}", WIDTH, subsequent_indent="  "))
-    reports = check_module(module)
+    reports = check_module(module, timeout=args.timeout)
     if not reports:
         print(f"{args.path}: defines none of the assignment's layers")
         return 0

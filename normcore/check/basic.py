@@ -1,7 +1,10 @@
 """Checkers for the layers before normalization: affine, ReLU, softmax loss, dropout.
 
 Backward checkers take ``forward=`` like the normalization ones: by default the
-forward of the same name next to the student's backward, else normcore's.
+forward of the same name next to the student's backward, else normcore's
+values with the assignment's cache (``(x, w, b)``, ``x``, ``(dropout_param,
+mask)``), which a student's backward is written to read; normcore's own caches
+are named tuples of other layouts.
 """
 
 from __future__ import annotations
@@ -16,6 +19,19 @@ __all__ = ["check_affine_forward", "check_affine_backward", "check_relu_forward"
            "check_dropout_backward"]
 
 TOL = 1e-6  # exact formulas in float64 agree to ~1e-15; centred differences to ~1e-9
+
+
+def _affine_plain(x, w, b):
+    return nc.affine_forward(x, w, b)[0], (x, w, b)
+
+
+def _relu_plain(x):
+    return nc.relu_forward(x)[0], x
+
+
+def _dropout_plain(x, dropout_param):
+    out, cache = nc.dropout_forward(x, dropout_param)
+    return out, (dropout_param, cache.mask)
 
 
 def _forward_for(fn, forward, name, ref):
@@ -41,18 +57,28 @@ def _basic_forward(layer, fn, args, ref, n_out=2):
     return p.report
 
 
-def _basic_backward(layer, fn, fwd, ref_fwd, ref_bwd, args, dout, names):
-    """Student's fwd then fn, compared with normcore and centred differences."""
+def _basic_backward(layer, fn, fwd, plain_fwd, ref_fwd, ref_bwd, args, dout, names):
+    """Student's fwd (else ``plain_fwd``) then fn, against normcore and centred differences."""
     with Probe(layer, fn) as p:
+        fwd_name = layer.replace("backward", "forward")
         try:
             _, cache = p.call(fwd, *[a.copy() for a in args], label="forward")
-        except (Failed, TypeError, ValueError):
-            fwd = ref_fwd
-            _, cache = ref_fwd(*args)
+        except (Failed, TypeError, ValueError) as err:  # a stub's None does not unpack
+            if fwd is not plain_fwd:
+                why = getattr(err, "reason", None) or "returned no (out, cache)"
+                why = f"raised {why}" if hasattr(err, "reason") else why
+                p.note("forward used", f"your {fwd_name} {why}; the cache came from "
+                       f"normcore's {fwd_name}")
+            fwd = plain_fwd
+            _, cache = plain_fwd(*args)
         try:
             value = p.call(fn, dout.copy(), cache, first=True, label=layer)
         except Failed as err:
-            p.fail("runs", f"{layer} raised {err.reason}", "exception", stop=True)
+            own = fwd is plain_fwd and isinstance(err.exc, (KeyError, IndexError, TypeError,
+                                                          AttributeError, ValueError))
+            p.fail("runs", f"{layer} raised {err.reason}" + (" on normcore's cache" if own
+                                                             else ""),
+                   "needs_own_cache" if own else "exception", stop=True)
         grads = p.unpack(value, names, layer)
         true = ref_bwd(dout, ref_fwd(*args)[1])
         true = true if isinstance(true, tuple) else (true,)
@@ -86,10 +112,10 @@ def check_affine_forward(fn):
 def check_affine_backward(fn, forward=None):
     """Check ``affine_backward(dout, cache) -> dx, dw, db``. Returns a Report."""
     require_callable("fn", fn)
-    fwd = _forward_for(fn, forward, "affine_forward", nc.affine_forward)
+    fwd = _forward_for(fn, forward, "affine_forward", _affine_plain)
     dout = np.random.RandomState(0).randn(4, 5)
-    return _basic_backward("affine_backward", fn, fwd, nc.affine_forward, nc.affine_backward,
-                           _affine_args(), dout, ("dx", "dw", "db"))
+    return _basic_backward("affine_backward", fn, fwd, _affine_plain, nc.affine_forward,
+                           nc.affine_backward, _affine_args(), dout, ("dx", "dw", "db"))
 
 
 def _relu_x():
@@ -105,10 +131,10 @@ def check_relu_forward(fn):
 def check_relu_backward(fn, forward=None):
     """Check ``relu_backward(dout, cache)``. Returns a Report."""
     require_callable("fn", fn)
-    fwd = _forward_for(fn, forward, "relu_forward", nc.relu_forward)
+    fwd = _forward_for(fn, forward, "relu_forward", _relu_plain)
     dout = np.random.RandomState(0).randn(5, 4)
-    return _basic_backward("relu_backward", fn, fwd, nc.relu_forward, nc.relu_backward,
-                           (_relu_x(),), dout, ("dx",))
+    return _basic_backward("relu_backward", fn, fwd, _relu_plain, nc.relu_forward,
+                           nc.relu_backward, (_relu_x(),), dout, ("dx",))
 
 
 def check_softmax_loss(fn):
@@ -218,12 +244,16 @@ def check_dropout_forward(fn):
 
 
 def check_dropout_backward(fn, forward=None):
-    """Check ``dropout_backward(dout, cache)`` in train and test mode. Returns a Report."""
+    """Check ``dropout_backward(dout, cache)`` in train mode. Returns a Report."""
     require_callable("fn", fn)
-    fwd = _forward_for(fn, forward, "dropout_forward", nc.dropout_forward)
+    fwd = _forward_for(fn, forward, "dropout_forward", None)
     x = _dropout_x()[:6, :5]
     dout = np.random.RandomState(0).randn(6, 5)
     param = {"p": 0.6, "mode": "train", "seed": 7}
-    return _basic_backward("dropout_backward", fn, lambda v: fwd(v, dict(param)),
+
+    def plain(v):
+        return _dropout_plain(v, dict(param))
+    return _basic_backward("dropout_backward", fn,
+                           plain if fwd is None else (lambda v: fwd(v, dict(param))), plain,
                            lambda v: nc.dropout_forward(v, dict(param)),
                            nc.dropout_backward, (x,), dout, ("dx",))

@@ -62,7 +62,8 @@ EXPLAIN = {
     "variance_path": "the gradient through the variance seems to be wrong",
     "unfinished_backward": "the backward pass looks unfinished",
     "needs_own_cache": "the backward pass needs a cache that only your own forward "
-                       "produces; the assignment's two backward passes read the same cache",
+                       "produces, and it could not read the cache it was given (both "
+                       "batch-norm backward passes must read batchnorm_forward's)",
     "bug_in_forward": "the backward pass is right for your forward pass, so the bug is "
                       "in the forward pass, not here",
     "result_aliases_cache": "the output shares memory with the cache, so a later in-place "

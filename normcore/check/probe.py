@@ -16,6 +16,8 @@ import inspect
 import io
 import os
 import re
+import signal
+import threading
 import traceback
 import warnings
 
@@ -25,7 +27,36 @@ from normcore.check.diagnoses import START, sentence
 from normcore.check.report import FAIL, NOTE, PASS, Property, Report
 
 __all__ = ["Probe", "Stop", "Failed", "rel", "one_line", "require_callable", "agree",
-           "arrays_in", "classify_exception"]
+           "arrays_in", "classify_exception", "time_limit", "Timeout"]
+
+
+class Timeout(Exception):
+    """The student's code gave no result in time (an endless loop, usually)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None):
+    """Interrupt whatever runs inside after ``seconds``, then again every second.
+
+    The repeats stop each later call of the same checker too, so one endless
+    loop costs ``seconds`` plus about a second per remaining call. Only where
+    POSIX timers exist and on the main thread (the CLI); elsewhere a no-op.
+    """
+    usable = (seconds and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise Timeout(f"no result within {seconds:g} s (an endless loop?)")
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class Stop(Exception):
