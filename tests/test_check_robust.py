@@ -212,3 +212,14 @@ def test_basic_backward_needing_its_own_cache_is_named():
     report = CHECKERS["relu_backward"](relu_backward)
     (prop,) = report.failures
     assert prop.diagnosis == "needs_own_cache" and "on normcore's cache" in prop.detail
+
+
+def test_notebook_shows_the_report_as_html_markdown_and_text():
+    """What Jupyter puts in a check cell's output: all three forms, text within 80."""
+    from IPython.core.formatters import DisplayFormatter
+    report = CHECKERS["batchnorm_forward"](_nans)
+    data, _ = DisplayFormatter().format(report)
+    assert {"text/plain", "text/html", "text/markdown"} <= set(data)
+    assert data["text/plain"] == str(report)
+    assert max(len(line) for line in data["text/plain"].splitlines()) <= 80
+    assert data["text/html"].startswith("<p><code>batchnorm_forward</code>")
