@@ -224,6 +224,7 @@ def check_dropout_forward(fn):
         else:
             p.fail("fraction kept", f"{frac:.2f} of the units are kept with p = {keep}")
         scale = float(np.median(out[kept] / x[kept])) if kept.any() else 0.0
+        # x * mask / p in float64 gives 1/p to ~1e-16 relative: 1e-9 is rounding only.
         if abs(scale - 1 / keep) <= 1e-9:
             p.ok("kept units scaled by 1/p")
         else:
