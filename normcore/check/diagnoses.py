@@ -55,8 +55,9 @@ EXPLAIN = {
     "dgamma_from_x": "dgamma seems to be computed from x instead of xhat",
     "lost_1_over_n": "a 1/N seems to be lost where a mean's gradient is spread over the "
                      "N values it averaged",
-    "wrong_count": "count the values each statistic averages: N*H*W per channel for "
-                   "spatial batch norm, C/G*H*W per group for group norm",
+    "wrong_count": "count the values each statistic averages: D per example for layer "
+                   "norm, N*H*W per channel for spatial batch norm, C/G*H*W per group "
+                   "for group norm",
     "mu_path_forgotten": "the gradient through the mean mu seems to be missing "
                          "(x reaches the output through x - mu and through mu itself)",
     "variance_path": "the gradient through the variance seems to be wrong",

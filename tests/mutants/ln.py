@@ -60,7 +60,7 @@ def backward(bug=None):
             dx = (N * dxhat - dxhat.sum(0) - xhat * (dxhat * xhat).sum(0)) \
                 / (N * np.sqrt(var + eps))
         else:
-            D = dout.shape[1]
+            D = dout.shape[0 if bug == "wrong_count" else 1]  # N copied from batch norm
             keep = bug != "missing_keepdims"
             s1 = dxhat.sum(axis=1, keepdims=keep)
             s2 = (dxhat * xhat).sum(axis=1, keepdims=keep)
@@ -100,6 +100,7 @@ CASES = [
     Case("ln_bwd_transposed", B, backward_transposed, forward_transposed),
     Case("ln_bwd_ln_backward_bn_axis", B, backward("ln_backward_bn_axis"), _OK,
          expect="ln_backward_bn_axis"),
+    Case("ln_bwd_wrong_count", B, backward("wrong_count"), _OK, expect="wrong_count"),
     Case("ln_bwd_missing_keepdims", B, backward("missing_keepdims"), _OK,
          expect="missing_keepdims"),
 ]
