@@ -53,17 +53,21 @@ def strip_book_outputs(model: dict, path: str, contents_manager=None, **kwargs) 
     nb_meta = nb.setdefault("metadata", {})
     nb_meta.pop("widgets", None)
     on_disk = _committed_metadata(path, contents_manager)
+    if on_disk is None:  # a new notebook: nothing committed to keep
+        return
     for key in COMMITTED_NB_METADATA:
         if key in on_disk:
             nb_meta[key] = on_disk[key]
+        else:
+            nb_meta.pop(key, None)
 
 
-def _committed_metadata(path: str, contents_manager) -> dict:
+def _committed_metadata(path: str, contents_manager) -> dict | None:
     root = Path(getattr(contents_manager, "root_dir", REPO) or REPO)
     try:
         return json.loads((root / path.lstrip("/")).read_text(encoding="utf-8")).get("metadata", {})
     except (OSError, ValueError):
-        return {}
+        return None
 
 
 if "get_config" in globals():  # loaded by Jupyter as a config file
