@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import CHROMIUM_ARGS, ROOT, SCREENSHOTS, find_chromium, unavailable
+from test_browser import CHROMIUM_ARGS, ROOT, SCREENSHOTS, find_chromium, is_local, unavailable
 
 CHAPTER = "book/01_forward.ipynb"   # sliders, glue, admonitions and exercises; runs in ~15 s
 CONFIG = ROOT / "tools" / "lab" / "jupyter_server_config.py"
@@ -219,8 +219,7 @@ def test_chapter_in_jupyterlab(lab, chromium, book_copy):
     assert _git(book_copy, "status", "--porcelain", "book/") == ""
 
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    context.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url.split("/")[2]
-                  else r.abort())
+    context.route("**/*", lambda r: r.continue_() if is_local(r.request.url) else r.abort())
     page = context.new_page()
     shot = SCREENSHOTS / f"lab__{Path(CHAPTER).stem}.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
