@@ -20,7 +20,10 @@ zero) cannot be killed by any test, and would only dilute the rate. A mutant
 whose text no longer occurs exactly once in its file (the code moved on) is
 reported as STALE and left out of the rate: update its text.
 
-Outside CI, like the benchmarks: a full run takes a few minutes on one core.
+Outside CI, like the benchmarks: a full run starts pytest once per mutant, which
+takes tens of minutes on a shared machine; pass a few ids to rerun those alone.
+Killing is monotone in the tests: adding a test or tightening one can only kill
+more, so survivors can be rerun alone after a test is added for them.
 """
 
 from __future__ import annotations
