@@ -89,6 +89,14 @@ class Claim(dict):
     def holds(self) -> bool:
         return bool(self["holds"])
 
+    def _ipython_display_(self) -> None:
+        """Show nothing when a cell ends with a claim: the appendix lists it.
+
+        A chapter's claims cell is folded or removed from the page, but its output
+        would still print the record there; ``print(claim)`` shows it on demand.
+        """
+        return None
+
 
 class Evidence:
     """The claims of one chapter: glue their numbers, check them, record them.
@@ -124,6 +132,10 @@ class Evidence:
 
     def glue(self, key: str, value: Any) -> Any:
         """Glue one computed value (a count, a setting) for the prose; returns it."""
+        if isinstance(value, np.generic):
+            # NumPy 2 prints np.float64(0.5) as its text/plain, which a format
+            # spec such as {glue:text}`key:.3f` cannot read; glue the Python number.
+            value = value.item()
         if self._glue is not None:
             self._glue(key, value, display=False)
         return value

@@ -32,7 +32,7 @@ from PIL import Image
 
 from normcore.validation import check_positive_int
 
-__all__ = ["figure_png", "format_value", "slider_stack", "slider_stack_2d", "DEFAULT_DPI",
+__all__ = ["figure_png", "figure_alt", "format_value", "slider_stack", "slider_stack_2d", "DEFAULT_DPI",
            "PIXEL_DENSITY"]
 
 # A frame is shown at DEFAULT_DPI CSS pixels per figure inch, the same scale as the
@@ -129,15 +129,44 @@ def _labels(name: str, values: list, fmt: Any) -> list[str]:
     return labels
 
 
-def _frame(make_figure: Callable[..., Figure], args: tuple, dpi: int) -> widgets.Image:
+def figure_alt(fig: Figure) -> str:
+    """A text alternative read off a figure: its title, and each panel's title and axes.
+
+    E.g. ``"Weight scale 1e-3. Panel 1: training loss (x: iteration, y: loss)."``
+    Screen readers announce it for slider frames, which cannot carry a caption.
+    """
+    parts = []
+    title = fig._suptitle.get_text().strip() if fig._suptitle is not None else ""
+    if title:
+        parts.append(title.rstrip(".") + ".")
+    axes = [ax for ax in fig.get_axes() if ax.get_visible() and ax.get_label() != "<colorbar>"]
+    for i, ax in enumerate(axes, start=1):
+        name = ax.get_title().strip() or "plot"
+        x, y = ax.get_xlabel().strip(), ax.get_ylabel().strip()
+        labels = ", ".join(f"{k}: {v}" for k, v in (("x", x), ("y", y)) if v)
+        lead = f"Panel {i}: " if len(axes) > 1 else ""
+        parts.append(f"{lead}{name}" + (f" ({labels})" if labels else "") + ".")
+    return " ".join(parts) or "A figure."
+
+
+def _frame(make_figure: Callable[..., Figure], args: tuple, dpi: int,
+           alt: str | Callable[..., str] | None, label: str) -> widgets.Image:
     fig = make_figure(*args)
     if not isinstance(fig, Figure):
         raise TypeError(f"make_figure must return a matplotlib Figure, got {type(fig).__name__} "
                         f"for {args!r}")
     css_width = round(fig.get_figwidth() * dpi)
+    if alt is None:
+        text = f"{label}: {figure_alt(fig)}"
+    else:
+        text = alt(*args) if callable(alt) else alt
+        if not isinstance(text, str) or not text.strip():
+            raise TypeError(f"alt must give a non-empty str, got {text!r} for {args!r}")
     # Drawn at PIXEL_DENSITY x the size it is shown at; shrinks with a narrow page
-    # (phones, side-by-side windows), never stretches.
+    # (phones, side-by-side windows), never stretches. An Image widget has no alt
+    # attribute; its tooltip becomes the img's title, which screen readers use.
     return widgets.Image(value=figure_png(fig, dpi * PIXEL_DENSITY), format="png",
+                         tooltip=text,
                          layout=widgets.Layout(width=f"{css_width}px", max_width="100%",
                                                height="auto"))
 
@@ -155,7 +184,8 @@ def _slider(labels: list[str], values: list, description: str) -> widgets.Select
 
 def slider_stack(values: Sequence[Any] | np.ndarray, make_figure: Callable[[Any], Figure],
                  description: str = "value", fmt: str | Callable[[Any], str] | None = None,
-                 dpi: int = DEFAULT_DPI) -> widgets.VBox:
+                 dpi: int = DEFAULT_DPI,
+                 alt: str | Callable[[Any], str] | None = None) -> widgets.VBox:
     """A slider over ``values`` showing ``make_figure(value)`` for the selected value.
 
     Parameters
@@ -172,6 +202,9 @@ def slider_stack(values: Sequence[Any] | np.ndarray, make_figure: Callable[[Any]
     dpi : int
         CSS pixels per figure inch at which the frames are shown; they are drawn
         at ``PIXEL_DENSITY`` times that.
+    alt : str or callable, optional
+        Text alternative of each frame (``alt(value)`` if callable); default: the
+        slider's position and :func:`figure_alt` of the frame.
 
     Returns
     -------
@@ -188,7 +221,8 @@ def slider_stack(values: Sequence[Any] | np.ndarray, make_figure: Callable[[Any]
         raise TypeError(f"description must be a str, got {type(description).__name__}")
     labels = _labels("values", values, fmt)
     slider = _slider(labels, values, description)
-    stack = widgets.Stack([_frame(make_figure, (v,), dpi) for v in values], selected_index=0)
+    stack = widgets.Stack([_frame(make_figure, (v,), dpi, alt, f"{description} = {label}")
+                           for v, label in zip(values, labels)], selected_index=0)
     box = widgets.VBox([slider, stack])
     box.links = (widgets.jslink((slider, "index"), (stack, "selected_index")),)
     return box
@@ -198,7 +232,8 @@ def slider_stack_2d(values_a: Sequence[Any] | np.ndarray, values_b: Sequence[Any
                     make_figure: Callable[[Any, Any], Figure], description_a: str = "a",
                     description_b: str = "b", fmt_a: str | Callable[[Any], str] | None = None,
                     fmt_b: str | Callable[[Any], str] | None = None,
-                    dpi: int = DEFAULT_DPI) -> widgets.VBox:
+                    dpi: int = DEFAULT_DPI,
+                    alt: str | Callable[[Any, Any], str] | None = None) -> widgets.VBox:
     """Two sliders over a grid, showing ``make_figure(a, b)`` for the selected pair.
 
     ``jslink`` copies a value; it cannot compute a flat index ``i * len(b) + j``.
@@ -217,6 +252,9 @@ def slider_stack_2d(values_a: Sequence[Any] | np.ndarray, values_b: Sequence[Any
     dpi : int
         CSS pixels per figure inch at which the frames are shown; they are drawn
         at ``PIXEL_DENSITY`` times that.
+    alt : str or callable, optional
+        Text alternative of each frame (``alt(a, b)`` if callable); default: the
+        sliders' positions and :func:`figure_alt` of the frame.
 
     Returns
     -------
@@ -232,10 +270,14 @@ def slider_stack_2d(values_a: Sequence[Any] | np.ndarray, values_b: Sequence[Any
     for name, d in (("description_a", description_a), ("description_b", description_b)):
         if not isinstance(d, str):
             raise TypeError(f"{name} must be a str, got {type(d).__name__}")
-    slider_a = _slider(_labels("values_a", values_a, fmt_a), values_a, description_a)
-    slider_b = _slider(_labels("values_b", values_b, fmt_b), values_b, description_b)
-    inner = [widgets.Stack([_frame(make_figure, (a, b), dpi) for b in values_b], selected_index=0)
-             for a in values_a]
+    labels_a = _labels("values_a", values_a, fmt_a)
+    labels_b = _labels("values_b", values_b, fmt_b)
+    slider_a = _slider(labels_a, values_a, description_a)
+    slider_b = _slider(labels_b, values_b, description_b)
+    inner = [widgets.Stack([_frame(make_figure, (a, b), dpi, alt,
+                                   f"{description_a} = {la}, {description_b} = {lb}")
+                            for b, lb in zip(values_b, labels_b)], selected_index=0)
+             for a, la in zip(values_a, labels_a)]
     outer = widgets.Stack(inner, selected_index=0)
     box = widgets.VBox([slider_a, slider_b, outer])
     box.links = (widgets.jslink((slider_a, "index"), (outer, "selected_index")),

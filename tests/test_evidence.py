@@ -107,3 +107,27 @@ def test_bad_input_names_the_argument():
         ev.above("dup", "s", [1.0], 0.0)
     with pytest.raises(TypeError, match="chapter"):
         Evidence("")
+
+
+def test_numpy_scalars_are_glued_as_python_numbers():
+    glued = {}
+    ev = Evidence("ch", glue=lambda k, v, display: glued.__setitem__(k, v))
+    ev.glue("n", np.float64(0.25))
+    ev.glue("k", np.int64(3))
+    # myst-nb formats {glue:text}`n:.2f` from the value's text/plain repr.
+    assert repr(glued["n"]) == "0.25" and repr(glued["k"]) == "3"
+
+
+def test_a_claim_displays_nothing_in_a_notebook():
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    ev = Evidence("ch")
+    claim = ev.above("k", "x is positive.", [1.0, 1.1, 0.9], 0.0)
+    shell = InteractiveShell.instance()
+    with capture_output() as out:
+        shell.display_formatter.format(claim)  # what a cell's last expression goes through
+        from IPython.display import display
+        display(claim)
+    assert out.outputs == [] and out.stdout == ""
+    assert "x is positive." in str(claim)  # print() still shows the record

@@ -120,3 +120,30 @@ def test_png_is_compact_and_faithful():
     # Budget: a 20-frame slider should stay near 1 MB of PNG; three noisy panels
     # are about the busiest figure the book draws (measured ~35 kB).
     assert len(png) < 60_000
+
+
+def test_frames_carry_a_text_alternative():
+    import matplotlib.pyplot as plt
+    from normcore.widgets import figure_alt, slider_stack
+
+    def make(v):
+        fig, (a, b) = plt.subplots(1, 2)
+        fig.suptitle(f"Scale {v}")
+        a.set(title="loss", xlabel="iteration", ylabel="loss")
+        b.set(title="accuracy", xlabel="epoch")
+        return fig
+
+    box = slider_stack([1, 2], make, description="scale")
+    titles = [img.tooltip for img in box.children[1].children]
+    # The slider position and what the figure shows, read off the figure itself.
+    assert titles[0] == ("scale = 1: Scale 1. Panel 1: loss (x: iteration, y: loss). "
+                         "Panel 2: accuracy (x: epoch).")
+    assert titles[1].startswith("scale = 2: Scale 2.")
+    custom = slider_stack([1, 2], make, alt=lambda v: f"curves at scale {v}")
+    assert [i.tooltip for i in custom.children[1].children] == ["curves at scale 1",
+                                                                "curves at scale 2"]
+    with pytest.raises(TypeError, match="alt must give a non-empty str"):
+        slider_stack([1], make, alt=lambda v: "")
+    fig = plt.figure()
+    assert figure_alt(fig) == "A figure."
+    plt.close("all")

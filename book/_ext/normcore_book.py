@@ -171,7 +171,13 @@ def _on_doctree_resolved(app, doctree, docname) -> None:
                                     format="html"))
 
 
+def _add_static(app, config) -> None:
+    config.html_static_path.append(str(Path(__file__).parent / "static"))
+
+
 def setup(app):
+    app.connect("config-inited", _add_static)
+    app.add_css_file("normcore.css")
     app.connect("config-inited", _on_config_inited)
     app.connect("doctree-read", _on_doctree_read)
     app.connect("env-get-outdated", _always_reread)
