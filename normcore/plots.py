@@ -231,7 +231,7 @@ def plot_metric_vs_param(param_values: Sequence[float] | np.ndarray,
                          metrics_by_label: Mapping[str, np.ndarray], xlabel: str, ylabel: str,
                          logx: bool | None = None, logy: bool = False, title: str | None = None,
                          ax: Any = None, figsize: tuple[float, float] = (PAGE_WIDTH * 0.75, 3.2)) -> Figure:
-    """Mean of a metric across seeds against a parameter, with the seeds' range shaded.
+    """Mean of a metric across seeds against a parameter, with mean ± standard error shaded.
 
     Parameters
     ----------
@@ -240,8 +240,8 @@ def plot_metric_vs_param(param_values: Sequence[float] | np.ndarray,
     metrics_by_label : mapping of str to ndarray, shape (P, S) or (P,)
         One curve per label: the metric for each parameter value and seed, e.g.
         ``res.metric("best_val_acc")[1]``. The line is the mean over seeds; the band
-        spans the seeds' minimum to maximum (with three seeds a standard deviation
-        would suggest more precision than there is). NaN entries are ignored.
+        is mean ± one standard error of the mean, the spread the book's claims test
+        (see :mod:`normcore.evidence`). NaN entries are ignored.
     xlabel, ylabel : str
         Axis labels (required: a figure without them explains nothing).
     logx : bool, optional
@@ -290,7 +290,9 @@ def plot_metric_vs_param(param_values: Sequence[float] | np.ndarray,
             color = color_for(str(label), i)
             with np.errstate(all="ignore"), _quiet_all_nan():
                 mean = np.nanmean(m, axis=1)
-                lo, hi = np.nanmin(m, axis=1), np.nanmax(m, axis=1)
+                n = np.sum(np.isfinite(m), axis=1)
+                se = np.nanstd(m, axis=1, ddof=1) / np.sqrt(n)
+                lo, hi = mean - se, mean + se
             ax.plot(x, mean, color=color, marker="o", markersize=3.5, label=label)
             if m.shape[1] > 1:
                 ax.fill_between(x, lo, hi, color=color, alpha=0.2, linewidth=0)

@@ -66,6 +66,10 @@ def test_metric_vs_param_mean_band_and_log_axis():
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("weight scale", "best validation accuracy")
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), m.mean(axis=1))
     assert len(ax.collections) == 1  # a band only where there are several seeds
+    # The band is mean ± standard error: here sd 0.1 over 3 seeds, se 0.1 / sqrt(3).
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    se = 0.1 / np.sqrt(3)
+    np.testing.assert_allclose([band.min(), band.max()], [0.2 - se, 0.6 + se], rtol=1e-9)
     assert not legend_inside_axes(fig)
     lin = plot_metric_vs_param([5, 10, 50], {"a": np.ones(3)}, "batch size", "accuracy")
     assert lin.axes[0].get_xscale() == "linear"
