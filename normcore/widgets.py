@@ -1,8 +1,8 @@
 """Sliders over precomputed figures that work with no kernel, in the static book too.
 
 A kernel-driven ``interact`` slider is dead on a static HTML page. Here every
-figure is rendered up front to a compact PNG, the PNGs go into a ``Stack`` of
-``Image`` widgets, and the slider drives the stack through ``widgets.jslink``,
+
+
 which runs in the browser: the saved widget state alone animates the page.
 
 Which trait to link: a ``SelectionSlider`` syncs its position to the browser as
@@ -19,6 +19,8 @@ Example
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import numbers
 from collections.abc import Callable, Sequence
@@ -150,7 +152,7 @@ def figure_alt(fig: Figure) -> str:
 
 
 def _frame(make_figure: Callable[..., Figure], args: tuple, dpi: int,
-           alt: str | Callable[..., str] | None, label: str) -> widgets.Image:
+           alt: str | Callable[..., str] | None, label: str) -> widgets.HTML:
     fig = make_figure(*args)
     if not isinstance(fig, Figure):
         raise TypeError(f"make_figure must return a matplotlib Figure, got {type(fig).__name__} "
@@ -162,13 +164,14 @@ def _frame(make_figure: Callable[..., Figure], args: tuple, dpi: int,
         text = alt(*args) if callable(alt) else alt
         if not isinstance(text, str) or not text.strip():
             raise TypeError(f"alt must give a non-empty str, got {text!r} for {args!r}")
-    # Drawn at PIXEL_DENSITY x the size it is shown at; shrinks with a narrow page
-    # (phones, side-by-side windows), never stretches. An Image widget has no alt
-    # attribute; its tooltip becomes the img's title, which screen readers use.
-    return widgets.Image(value=figure_png(fig, dpi * PIXEL_DENSITY), format="png",
-                         tooltip=text,
-                         layout=widgets.Layout(width=f"{css_width}px", max_width="100%",
-                                               height="auto"))
+    png = base64.b64encode(figure_png(fig, dpi * PIXEL_DENSITY)).decode("ascii")
+    # An <img> in an HTML widget, not an Image widget: only an <img> of our own
+    # can carry alt text (ipywidgets' Image has none, and its tooltip breaks the
+    # view in the static page). Drawn at PIXEL_DENSITY x the size it is shown at;
+    # shrinks with a narrow page (phones, side-by-side windows), never stretches.
+    return widgets.HTML(
+        value=(f'<img src="data:image/png;base64,{png}" alt="{html.escape(text)}" '
+               f'style="width: {css_width}px; max-width: 100%; height: auto;">'))
 
 
 def _slider(labels: list[str], values: list, description: str) -> widgets.SelectionSlider:
@@ -211,7 +214,8 @@ def slider_stack(values: Sequence[Any] | np.ndarray, make_figure: Callable[[Any]
     ipywidgets.VBox
         ``children == (slider, stack)``: a ``SelectionSlider`` with options
         ``(label, value)`` (a None value appears as its label, "none") and a
-        ``Stack`` of K ``Image`` widgets, linked in the browser. The link is kept as the attribute ``links`` (a tuple of one
+        ``Stack`` of K ``HTML`` frames (each an ``<img>`` with alt text), linked in the
+        browser. The link is kept as the attribute ``links`` (a tuple of one
         ``jslink``), so it stays alive and is inspectable.
     """
     values = _check_values("values", values)

@@ -133,7 +133,7 @@ _FIGURES = """async () => {""" + _HELPERS + """
         const r = img.getBoundingClientRect();
         if (!shown(img)) continue;   // a hidden slider frame, or inside a folded block
         const cell = img.closest('.cell');
-        const f = {src: img.src.startsWith('blob:') ? 'slider frame' : img.src.split('/').pop(),
+        const f = {src: (img.src.startsWith('blob:') || img.src.startsWith('data:')) ? 'slider frame' : img.src.split('/').pop(),
                    name: (img.getAttribute('alt') || img.getAttribute('aria-label')
                           || img.getAttribute('title') || '').trim(),
                    natural: img.naturalWidth, width: r.width, left: r.left, right: r.right,
