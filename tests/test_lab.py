@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import CHROMIUM_ARGS, ROOT, SCREENSHOTS, find_chromium, is_local, unavailable
+from test_browser import ROOT, SCREENSHOTS, browser, is_local, unavailable  # noqa: F401 (browser: a fixture)
 
 CHAPTER = "book/01_forward.ipynb"   # sliders, glue, admonitions and exercises; runs in ~15 s
 CONFIG = ROOT / "tools" / "lab" / "jupyter_server_config.py"
@@ -174,26 +174,6 @@ def lab(book_copy, tmp_path_factory):
         log.close()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    try:
-        from playwright.sync_api import Error, sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed: `pip install playwright`")
-    executable = find_chromium()
-    pw = sync_playwright().start()
-    try:
-        try:
-            b = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        except Error as err:
-            unavailable(f"no usable Chromium ({executable}): {str(err).splitlines()[0]}; "
-                        "install one with `sudo apt-get install chromium` or set NORMCORE_CHROMIUM")
-        yield b
-        b.close()
-    finally:
-        pw.stop()
-
-
 _CELLS_DONE = """() => {
     const nb = window.jupyterapp.shell.currentWidget;
     if (!nb || !nb.content || !nb.sessionContext.session) return false;
@@ -211,7 +191,7 @@ def _open(page, base, path):
                            timeout=RUN_TIMEOUT_MS)
 
 
-def test_chapter_in_jupyterlab(lab, chromium, book_copy):
+def test_chapter_in_jupyterlab(lab, browser, book_copy):
     nb_file = book_copy / CHAPTER
     source = json.loads(nb_file.read_text())
     md = "\n".join("".join(c["source"]) for c in source["cells"] if c["cell_type"] == "markdown")
@@ -219,7 +199,7 @@ def test_chapter_in_jupyterlab(lab, chromium, book_copy):
     n_markdown = sum(c["cell_type"] == "markdown" for c in source["cells"])
     assert _git(book_copy, "status", "--porcelain", "book/") == ""
 
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.route("**/*", lambda r: r.continue_() if is_local(r.request.url) else r.abort())
     page = context.new_page()
     shot = SCREENSHOTS / f"lab__{Path(CHAPTER).stem}.png"
