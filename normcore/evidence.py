@@ -37,6 +37,14 @@ Example::
 
 Records go to ``$NORMCORE_CLAIMS_DIR/<chapter>.json`` when that variable is set
 (the book's build sets it) and nowhere otherwise.
+
+Numbers in the prose
+    The chapters quote a glued value as ``{eval}`ev("key")``` or, formatted,
+    ``{eval}`ev("key:.2f")```. In JupyterLab, jupyterlab-myst evaluates that
+    expression in the kernel once the chapter has run: ``ev(spec)`` returns the
+    value as text, formatted exactly as myst-nb's ``{glue:text}`key:.2f``` would.
+    The book's build (which keeps no kernel) reads the same key from the glued
+    outputs instead. So one line of prose shows the same number in both.
 """
 
 from __future__ import annotations
@@ -52,7 +60,8 @@ import numpy as np
 
 from normcore.storage import atomic_writer
 
-__all__ = ["Evidence", "Claim", "ClaimFailed", "CLAIMS_DIR_ENV", "mean_se"]
+__all__ = ["Evidence", "Claim", "ClaimFailed", "GluedText", "CLAIMS_DIR_ENV", "mean_se",
+           "glue_text"]
 
 CLAIMS_DIR_ENV = "NORMCORE_CLAIMS_DIR"
 MARGIN_SE = 2.0  # how many standard errors a stated difference must clear
@@ -80,6 +89,33 @@ def mean_se(values: Any) -> tuple[float, float]:
 
 def _fmt(x: float, fmt: str) -> str:
     return format(x, fmt)
+
+
+def glue_text(value: Any, spec: str = "") -> str:
+    """``value`` as myst-nb's ``{glue:text}`key:spec``` shows it.
+
+    The conversions follow myst-nb's ``format_plain_text``: the spec's type
+    character decides whether the value is read as a str, an int or a float.
+    """
+    if not isinstance(spec, str):
+        raise TypeError(f"spec must be a str such as '.3f', got {type(spec).__name__}")
+    if spec == "":
+        return str(value)
+    kind = spec[-1]
+    if kind == "s":
+        value = str(value)
+    elif kind in "bcdoxX":
+        value = int(value)
+    elif kind in "eEfFgGn%":
+        value = float(value)
+    return format(value, spec)
+
+
+class GluedText(str):
+    """A glued value as text; its repr is the text itself (no quotes in JupyterLab)."""
+
+    def __repr__(self) -> str:
+        return str.__str__(self)
 
 
 class Claim(dict):
@@ -126,6 +162,7 @@ class Evidence:
             record_dir = os.environ.get(CLAIMS_DIR_ENV) or None
         self.path = None if record_dir is None else Path(record_dir) / f"{chapter}.json"
         self.claims: list[Claim] = []
+        self.glued: dict[str, Any] = {}
         self._write()  # replaces a stale record from an earlier execution
 
     # ------------------------------------------------------------ numbers for the prose
@@ -136,9 +173,24 @@ class Evidence:
             # NumPy 2 prints np.float64(0.5) as its text/plain, which a format
             # spec such as {glue:text}`key:.3f` cannot read; glue the Python number.
             value = value.item()
+        self.glued[key] = value
         if self._glue is not None:
             self._glue(key, value, display=False)
         return value
+
+    def __call__(self, spec: str) -> GluedText:
+        """The glued value ``spec`` names (``"key"`` or ``"key:format"``), as text.
+
+        What the prose's ``{eval}`ev("key:.2f")``` shows in JupyterLab.
+        """
+        if not isinstance(spec, str):
+            raise TypeError(f"spec must be a str such as 'key' or 'key:.3f', got "
+                            f"{type(spec).__name__}")
+        key, _, fmt = spec.partition(":")
+        if key not in self.glued:
+            raise KeyError(f"{key!r} has not been glued in {self.chapter} (yet): run the "
+                           f"cells above this one")
+        return GluedText(glue_text(self.glued[key], fmt))
 
     def summary(self, key: str, values: Any, fmt: str = ".3f") -> tuple[float, float]:
         """Glue ``key`` as "mean ± se" text, ``key_mean`` and ``key_se`` as numbers."""

@@ -131,3 +131,36 @@ def test_a_claim_displays_nothing_in_a_notebook():
         display(claim)
     assert out.outputs == [] and out.stdout == ""
     assert "x is positive." in str(claim)  # print() still shows the record
+
+
+@pytest.mark.parametrize("value, spec", [
+    (0.123456, ""), (0.123456, ".3f"), (0.25, ".0%"), (3, ""), (3, "d"), (12.0, "d"),
+    (1.5e-9, ".1e"), ("mnist1d", ""), ("MNIST-1D", "s"), ("it's", ""), (7, ".2f"),
+    (0.0312, "+.3f"), (True, ""),
+])
+def test_ev_call_shows_what_glue_text_shows_in_the_book(value, spec):
+    # The prose's {eval}`ev("key:spec")` is evaluated by jupyterlab-myst in the kernel
+    # and read from the glued outputs by the book's build (myst-nb's glue:text):
+    # both must print the same text.
+    from IPython.core.interactiveshell import InteractiveShell
+    from myst_nb.core.variables import format_plain_text
+
+    ev = Evidence("ch", glue=glue_into({}))
+    ev.glue("k", value)
+    book_text_plain = InteractiveShell.instance().display_formatter.format(value)[0]["text/plain"]
+    expected = format_plain_text(book_text_plain, spec or "s")
+    shown = ev(f"k:{spec}" if spec else "k")
+    assert str(shown) == expected
+    # In JupyterLab the expression's text/plain repr is shown: no quotes around it.
+    assert repr(shown) == expected
+
+
+def test_ev_call_names_a_missing_or_malformed_key():
+    ev = Evidence("ch04")
+    ev.glue("known", 1.0)
+    with pytest.raises(KeyError, match="'unknown' has not been glued in ch04"):
+        ev("unknown")
+    with pytest.raises(TypeError, match="spec must be a str"):
+        ev(3)
+    with pytest.raises(ValueError):
+        ev("known:.3q")  # not a format spec: format() says so

@@ -10,10 +10,9 @@ Chromium opens ``CHAPTER``, runs every cell, and the test checks:
 * no raw MyST markup is left in the rendered prose: no role such as
   ``{glue:text}`` or ``{doc}`` with its backticks, no directive fence, no
   ``:class:`` option line;
-* (reported, not yet asserted) every glued value is shown: no glue key named in the
-  prose is visible as text
-  once the chapter has run (jupyterlab-myst prints an unknown role's content,
-  i.e. the key, where the book shows the number);
+* every number the prose quotes is shown: each ``{eval}`ev("key")``` is rendered
+  by jupyterlab-myst as the value the kernel returns, not as its expression or an
+  error, and no glued key is visible as text once the chapter has run;
 * no cell raised, and the chapter's sliders are live (moving one shows another frame);
 * after saving (what autosave does) and closing, ``git status --porcelain book/``
   is still empty, and the chapter reopens without "model not found" widgets.
@@ -50,7 +49,7 @@ RUN_TIMEOUT_MS = 150_000          # a loaded 2-core machine runs the chapter sev
 # Raw MyST left in rendered prose: a role with its backticks, a directive fence or an
 # option line such as ":class: dropdown".
 RAW_MYST = re.compile(r"\{[a-z][\w:.-]*\}`|```\{|:::\{|(^|\n)\s*:[a-z][\w-]*:(\s|$)")
-GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)")
+EVAL_ROLE = re.compile(r'\{eval\}`ev\("([A-Za-z_][^":]*)')
 
 
 def load_config_module():
@@ -195,7 +194,8 @@ def test_chapter_in_jupyterlab(lab, browser, book_copy):
     nb_file = book_copy / CHAPTER
     source = json.loads(nb_file.read_text())
     md = "\n".join("".join(c["source"]) for c in source["cells"] if c["cell_type"] == "markdown")
-    keys = sorted(set(GLUE_ROLE.findall(md)))
+    keys = sorted(set(EVAL_ROLE.findall(md)))
+    n_evals = len(EVAL_ROLE.findall(md))
     n_markdown = sum(c["cell_type"] == "markdown" for c in source["cells"])
     assert _git(book_copy, "status", "--porcelain", "book/") == ""
 
@@ -223,6 +223,10 @@ def test_chapter_in_jupyterlab(lab, browser, book_copy):
         tracebacks = [t for t in errors if "Traceback" in t or "Error" in t]
         raw = sorted({m.group(0).strip() for m in RAW_MYST.finditer(prose)})
         unglued = [k for k in keys if re.search(rf"(?<![\w.]){re.escape(k)}(?![\w])", prose)]
+        # An expression that is not evaluated shows its source (the key, caught
+        # above); one that raised is shown with the stderr mime type.
+        eval_errors = page.locator(".jp-MarkdownCell [data-mime-type="
+                                   "'application/vnd.jupyter.stderr']").all_inner_texts()
         live = _slider_moves(page)
 
         page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
@@ -241,16 +245,14 @@ def test_chapter_in_jupyterlab(lab, browser, book_copy):
         (myst == n_markdown, f"{myst} of {n_markdown} markdown cells rendered by jupyterlab-myst"),
         (not tracebacks, f"cells raised in JupyterLab: {tracebacks[:2]}"),
         (not raw, f"raw MyST markup in the rendered prose: {raw[:10]}"),
+        (not unglued, f"{len(unglued)} of {len(keys)} glued values show their key, not "
+                      f"their number: {unglued[:5]}"),
+        (not eval_errors, f"{len(eval_errors)} of {n_evals} numbers in the prose are "
+                          f"errors in JupyterLab: {eval_errors[:3]}"),
         (live, "no slider in the run chapter changes its figure in JupyterLab"),
         (status == "", f"a reading session changed the committed book:\n{status}"),
         ("model not found" not in reopened, "the reopened chapter shows widgets without a model"),
     ) if not ok]
-    # Not yet a failure: jupyterlab-myst has no glue, so a run chapter shows glue
-    # keys where the book shows numbers (issue 10 stays open for it). Printed, so
-    # the gap is seen in every run (pytest -s, or the captured output on failure).
-    if unglued:
-        print(f"KNOWN GAP: {len(unglued)} of {len(keys)} glued values show their key in "
-              f"JupyterLab: {unglued[:5]}")
     assert not failures, "\n".join(failures)
 
 

@@ -9,6 +9,12 @@
 * The directive ``{claims-table}`` becomes, at write time (after every chapter
   has executed), the appendix table of every recorded claim, with the outcome
   on each data set whose build left records beside this one.
+* The role ``{eval}`ev("key:format")``` shows a glued value. The chapters write
+  their numbers this way so that JupyterLab (jupyterlab-myst evaluates the
+  expression in the kernel, see :meth:`normcore.evidence.Evidence.__call__`) and
+  the book show the same text; here it is myst-nb's ``{glue:text}`key:format```.
+  myst-nb's own ``eval`` role needs a live kernel at build time (its "inline"
+  execution mode), which the execution cache rules out; this role replaces it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from pathlib import Path
 
 from docutils import nodes
@@ -171,6 +178,32 @@ def _on_doctree_resolved(app, doctree, docname) -> None:
                                     format="html"))
 
 
+_EVAL_GLUED = re.compile(r'^ev\("([A-Za-z_][^":]*(?::[^"]*)?)"\)$')
+
+
+def _glued_text_role():
+    from myst_nb.ext.glue.roles import PasteTextRole
+
+    class GluedTextRole(PasteTextRole):
+        """``{eval}`ev("key:format")``` → the glued ``key``, as ``{glue:text}``."""
+
+        def run(self):
+            match = _EVAL_GLUED.match(self.text.strip())
+            if match is None:
+                msg = (f'{{eval}} in this book takes ev("key") or ev("key:format") '
+                       f"(a value the chapter glued with normcore.evidence), got {self.text!r}")
+                return [], [self.inliner.reporter.warning(msg, line=self.line)]
+            self.text = match.group(1)
+            return super().run()
+
+    return GluedTextRole()
+
+
+def _add_eval_role(app) -> None:
+    # After every extension's setup: myst-nb registers its own (kernel) eval role.
+    app.add_role("eval", _glued_text_role(), override=True)
+
+
 def _add_static(app, config) -> None:
     config.html_static_path.append(str(Path(__file__).parent / "static"))
 
@@ -182,6 +215,7 @@ def setup(app):
     app.connect("doctree-read", _on_doctree_read)
     app.connect("env-get-outdated", _always_reread)
     app.connect("doctree-resolved", _on_doctree_resolved)
+    app.connect("builder-inited", _add_eval_role)
     app.add_node(claims_table)
     app.add_directive("claims-table", ClaimsTable)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
