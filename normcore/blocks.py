@@ -22,7 +22,7 @@ from normcore.normalization import (
     spatial_groupnorm_backward,
     spatial_groupnorm_forward,
 )
-from normcore.validation import check_choice
+from normcore.validation import as_float_array, check_choice, check_shape
 
 __all__ = [
     "AffineReluCache",
@@ -55,13 +55,11 @@ def groupnorm_forward(x, gamma, beta, gn_param):
     """
     if not isinstance(gn_param, dict) or "G" not in gn_param:
         raise ValueError("gn_param must be a dict with the number of groups 'G'")
-    if not isinstance(x, np.ndarray) or x.ndim != 2:
-        raise ValueError(f"x must be a 2-D array of shape (N, M), got {getattr(x, 'shape', type(x).__name__)}")
+    # The reshapes below need arrays of these shapes; the layer checks G.
+    x = as_float_array("x", x, ndim=2)
     n, m = x.shape
-    for name, p in (("gamma", gamma), ("beta", beta)):
-        if not isinstance(p, np.ndarray) or p.shape != (m,):
-            raise ValueError(f"{name} must be an array of shape ({m},), got "
-                             f"{getattr(p, 'shape', type(p).__name__)}")
+    check_shape("gamma", gamma, (m,))
+    check_shape("beta", beta, (m,))
     out, cache = spatial_groupnorm_forward(
         x.reshape(n, m, 1, 1), gamma.reshape(1, m, 1, 1), beta.reshape(1, m, 1, 1),
         gn_param["G"], gn_param)

@@ -144,7 +144,14 @@ def test_groupnorm_block_names_bad_arguments():
     x, gamma = np.zeros((4, 6)), np.ones(6)
     with pytest.raises(ValueError, match="'G'"):
         blocks.groupnorm_forward(x, gamma, gamma, {})
-    with pytest.raises(ValueError, match="gamma must be an array of shape"):
+    with pytest.raises(ValueError, match=r"gamma must have shape \(6,\)"):
         blocks.groupnorm_forward(x, np.ones((1, 6, 1, 1)), gamma, {"G": 2})
+    # Not an array at all is a type error, as in every other layer.
+    with pytest.raises(TypeError, match="gamma must be a numpy.ndarray"):
+        blocks.groupnorm_forward(x, [1.0] * 6, gamma, {"G": 2})
+    with pytest.raises(TypeError, match="x must be a numpy.ndarray"):
+        blocks.groupnorm_forward(x.tolist(), gamma, gamma, {"G": 2})
+    with pytest.raises(ValueError, match="x must be a 2-D array"):
+        blocks.groupnorm_forward(x[None], gamma, gamma, {"G": 2})
     with pytest.raises(ValueError, match="G must divide"):
         blocks.groupnorm_forward(x, gamma, gamma, {"G": 4})
