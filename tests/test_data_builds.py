@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -83,3 +84,40 @@ def test_dev_book_on_unreadable_cifar10_fails_at_once_naming_the_data_set(tmp_pa
     assert "data set cifar10" in run.stderr and str(missing) in run.stderr
     assert "dev: no book built" in run.stderr
     assert "building the book" not in run.stdout  # stopped before Sphinx started
+
+
+# ---------------------------------------------------------- numbers in JupyterLab
+EVAL_KEY = re.compile(r'\{eval\}`ev\("([^":`]+)')
+
+
+def _executed_code_cells(build: Path) -> dict[tuple, list]:
+    """The build's executed notebooks (jupyter-cache keeps code cells, outputs in place)."""
+    runs = {}
+    for f in (build / ".jupyter_cache" / "executed").glob("*/base.ipynb"):
+        cells = json.loads(f.read_text())["cells"]
+        runs[tuple("".join(c["source"]) for c in cells)] = cells
+    return runs
+
+
+@pytest.mark.parametrize("chapter", chapters())
+def test_every_number_in_the_prose_is_glued_above_it(chapter):
+    # JupyterLab (jupyterlab-myst) evaluates a markdown cell's {eval}`ev("key")` when
+    # Run All reaches that cell, so the key must be glued by a code cell above it,
+    # or the reader sees an error where the book shows the number. The book itself
+    # does not care about order, so only this test sees a number quoted too early.
+    build = _need("NORMCORE_BOOK_HTML").parent
+    source = json.loads((ROOT / f"{chapter}.ipynb").read_text())["cells"]
+    code = tuple("".join(c["source"]) for c in source if c["cell_type"] == "code")
+    executed = _executed_code_cells(build).get(code)
+    assert executed is not None, (f"{chapter}: no executed copy of this version in "
+                                  f"{build / '.jupyter_cache'} (was the book built from it?)")
+    runs, glued, early = iter(executed), set(), []
+    for i, cell in enumerate(source):
+        if cell["cell_type"] == "code":
+            glued |= {o["metadata"]["scrapbook"]["name"] for o in next(runs).get("outputs", [])
+                      if "scrapbook" in o.get("metadata", {})}
+        else:
+            early += [f"cell {i}: {k}" for k in EVAL_KEY.findall("".join(cell["source"]))
+                      if k not in glued]
+    assert not early, (f"{chapter}: numbers quoted above the code that glues them "
+                       f"(JupyterLab shows an error there): {early}")
