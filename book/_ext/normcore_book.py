@@ -28,7 +28,6 @@ from pathlib import Path
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
-DATASET_NAMES = {"mnist1d": "MNIST-1D", "cifar10": "CIFAR-10"}
 
 
 def _build_facts() -> dict:
@@ -44,8 +43,10 @@ def _build_facts() -> dict:
 
 
 def _banner_html(facts: dict) -> str:
+    from normcore.data import DISPLAY_NAMES
+
     name = facts["dataset"]
-    parts = [f"Built on <strong>{DATASET_NAMES.get(name, name)}</strong> "
+    parts = [f"Built on <strong>{DISPLAY_NAMES.get(name, name)}</strong> "
              f"(<span class=\"nc-data-set\">data set: {name}</span>)"]
     if facts["offset"]:
         parts.append(f"every seed shifted by {facts['offset']} (NORMCORE_SEED_OFFSET)")

@@ -27,9 +27,9 @@ where with ``python -m normcore.data info``.
 """
 
 from normcore.data.cifar10 import get_CIFAR10_data, load_CIFAR10
-from normcore.data.dataset import (DATASET_ENV, DATASETS, VERIFY_ENV, cifar10_verify_default,
-                                   load_dataset)
+from normcore.data.dataset import (DATASET_ENV, DATASETS, DISPLAY_NAMES, VERIFY_ENV,
+                                   cifar10_verify_default, load_dataset)
 from normcore.data.safe_pickle import UnsafePickleError
 
 __all__ = ["load_dataset", "load_CIFAR10", "get_CIFAR10_data", "UnsafePickleError",
-           "DATASET_ENV", "DATASETS", "VERIFY_ENV", "cifar10_verify_default"]
+           "DATASET_ENV", "DATASETS", "DISPLAY_NAMES", "VERIFY_ENV", "cifar10_verify_default"]

@@ -13,6 +13,8 @@ from normcore.validation import check_choice, check_float_dtype, check_positive_
 DATASET_ENV = "NORMCORE_DATASET"
 VERIFY_ENV = "NORMCORE_CIFAR10_VERIFY"
 DATASETS = ("mnist1d", "cifar10")
+# How pages and prose name each data set.
+DISPLAY_NAMES = {"mnist1d": "MNIST-1D", "cifar10": "CIFAR-10"}
 DEFAULT_DATASET = "mnist1d"
 
 

@@ -14,12 +14,10 @@ import hashlib
 from typing import NamedTuple
 
 from normcore.data import cifar10
-from normcore.data.dataset import cifar10_verify_default, default_dataset
+from normcore.data.dataset import DISPLAY_NAMES, cifar10_verify_default, default_dataset
 from normcore.seeds import seed_offset
 
 __all__ = ["Selection", "selection", "DISPLAY_NAMES"]
-
-DISPLAY_NAMES = {"mnist1d": "MNIST-1D", "cifar10": "CIFAR-10"}
 
 
 class Selection(NamedTuple):
