@@ -164,3 +164,27 @@ def test_ev_call_names_a_missing_or_malformed_key():
         ev(3)
     with pytest.raises(ValueError):
         ev("known:.3q")  # not a format spec: format() says so
+
+
+def test_chapters_glue_only_through_evidence():
+    # JupyterLab shows a number by evaluating ev("key") in the kernel, which knows only
+    # what went through Evidence.glue: a direct myst_nb.glue(...) would work in the
+    # book and show an error in JupyterLab.
+    import ast
+    import json
+    from pathlib import Path
+
+    direct = []
+    for nb in sorted(Path(__file__).resolve().parent.parent.glob("book/*.ipynb")):
+        for i, cell in enumerate(json.loads(nb.read_text())["cells"]):
+            if cell["cell_type"] != "code":
+                continue
+            # IPython magics are not Python: each becomes an Ellipsis at its indentation.
+            src = "\n".join(line[:len(line) - len(line.lstrip())] + "..."
+                            if line.lstrip().startswith(("%", "!")) else line
+                            for line in "".join(cell["source"]).splitlines())
+            for node in ast.walk(ast.parse(src)):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                        and node.func.id == "glue"):
+                    direct.append(f"{nb.name} cell {i}")
+    assert not direct, f"glue(...) called directly, not through Evidence: {direct}"
