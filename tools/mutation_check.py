@@ -136,8 +136,8 @@ MUTANTS = [
       "integer weights promoted to float64 next to a float32 input"),
 
     # ---- normalization/ -------------------------------------------------------
-    M("N1", "normalization/kernels.py", "_DEFAULT_MOMENTUM = 0.9", "_DEFAULT_MOMENTUM = 0.99", "default momentum 0.99"),
-    M("N2", "normalization/kernels.py", "_DEFAULT_EPS = 1e-5", "_DEFAULT_EPS = 1e-8", "default eps 1e-8"),
+    M("N1", "normalization/kernels.py", "DEFAULT_MOMENTUM = 0.9", "DEFAULT_MOMENTUM = 0.99", "default momentum 0.99"),
+    M("N2", "normalization/kernels.py", "DEFAULT_EPS = 1e-5", "DEFAULT_EPS = 1e-8", "default eps 1e-8"),
     M("N3", "normalization/batchnorm.py",
       "momentum * running_mean + (1 - momentum) * mu.reshape(C)",
       "(1 - momentum) * running_mean + momentum * mu.reshape(C)", "momentum the wrong way round"),

@@ -43,13 +43,14 @@ from normcore.normalization.batchnorm import (
     spatial_batchnorm_forward,
 )
 from normcore.normalization.caches import BatchNormCache, GroupNormCache, LayerNormCache
-# The assignment's defaults, for chapters and tests that quote them.
-from normcore.normalization.kernels import _DEFAULT_EPS, _DEFAULT_MOMENTUM  # noqa: F401
+# The assignment's defaults for bn_param / ln_param / gn_param: eps 1e-5, momentum 0.9.
+from normcore.normalization.kernels import DEFAULT_EPS, DEFAULT_MOMENTUM
 from normcore.normalization.layernorm import (
     layernorm_backward, layernorm_forward, spatial_groupnorm_backward, spatial_groupnorm_forward,
 )
 
 __all__ = [
+    "DEFAULT_EPS", "DEFAULT_MOMENTUM",
     "BatchNormCache", "LayerNormCache", "GroupNormCache",
     "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
     "layernorm_forward", "layernorm_backward",

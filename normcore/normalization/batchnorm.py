@@ -15,7 +15,7 @@ import numpy as np
 
 from normcore.normalization.caches import BatchNormCache
 from normcore.normalization.kernels import (
-    _DEFAULT_MOMENTUM, _channel_sum, _channel_sum_of_products, _check_affine_inputs,
+    DEFAULT_MOMENTUM, _channel_sum, _channel_sum_of_products, _check_affine_inputs,
     _check_dout, _check_param,
 )
 from normcore.validation import as_float_array, check_real, check_shape
@@ -27,7 +27,7 @@ __all__ = ["batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
 def _bn_forward(x, gamma_b, beta_b, bn_param, axis):
     """Batch norm with statistics over ``axis``; gamma_b/beta_b already broadcast against x."""
     mode, eps = _check_param("bn_param", bn_param, need_mode=True)
-    momentum = _DEFAULT_MOMENTUM
+    momentum = DEFAULT_MOMENTUM
     if "momentum" in bn_param:
         momentum = check_real("bn_param['momentum']", bn_param["momentum"], 0.0, 1.0)
     C = gamma_b.size

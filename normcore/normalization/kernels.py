@@ -15,8 +15,9 @@ import numpy as np
 
 from normcore.validation import as_float_array, check_choice, check_real, check_shape
 
-_DEFAULT_EPS = 1e-5
-_DEFAULT_MOMENTUM = 0.9
+# The assignment's defaults, used when a param dict leaves them out.
+DEFAULT_EPS = 1e-5
+DEFAULT_MOMENTUM = 0.9
 
 
 def _channel_sum(a: np.ndarray) -> np.ndarray:
@@ -91,7 +92,7 @@ def _check_param(name: str, param: Any, need_mode: bool) -> tuple[str | None, fl
         mode = check_choice(f"{name}['mode']", param["mode"], ("train", "test"))
     # Checked only when given: the default needs no check, and a check costs a
     # microsecond or so per call, noticeable on small batches.
-    eps = _DEFAULT_EPS
+    eps = DEFAULT_EPS
     if "eps" in param:
         eps = check_real(f"{name}['eps']", param["eps"], 0.0, low_open=True)
     return mode, eps
